@@ -1,0 +1,330 @@
+"""The ``svidok`` command: a thin layer over the Python API (typer + rich)."""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, TypeVar
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from svidok import __version__
+from svidok.errors import SvidokError
+from svidok.home import Home, resolve_home
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  help="Svidok: an evidence locker with a tamper-evident custody ledger.")
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+F = TypeVar("F", bound=Callable[..., Any])
+
+HomeOpt = Annotated[Path | None, typer.Option(
+    "--home", envvar="SVIDOK_HOME", show_default=False,
+    help="The data home (default: $SVIDOK_HOME, else ./svidok-data).")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    err.print(f"svidok: {message}", markup=False)
+    raise typer.Exit(code)
+
+
+def _actor() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return f"uid {os.getuid()}"
+
+
+def _open(home: Path | None) -> Home:
+    return Home.open(resolve_home(home))
+
+
+def _show_progress() -> bool:
+    return err.is_terminal and not os.environ.get("CI")
+
+
+@app.callback(invoke_without_command=True)
+def _root(version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+          ) -> None:
+    if version:
+        out.print(f"svidok {__version__}")
+        raise typer.Exit(0)
+
+
+@app.command()
+def init(home: HomeOpt = None,
+         origin: Annotated[str | None, typer.Option(
+             help="The log's name, first line of every checkpoint (default: svidok.local/<id>)."
+         )] = None,
+         json_out: JsonOpt = False) -> None:
+    """Create a data home: OCFL store, ledger, catalog, signing key and settings."""
+    from svidok.home import Home as _Home
+
+    result = _Home.init(resolve_home(home), origin=origin, actor=_actor())
+    if json_out:
+        out.print_json(data={"home": str(result.home), "origin": result.origin,
+                             "public_key": result.vkey, "key_id": result.key_id})
+        return
+    out.print(f"Created data home {result.home}", markup=False)
+    out.print(f"Log origin: {result.origin}", markup=False)
+    out.print(f"Public key (publish it; verifiers need it): {result.vkey}", markup=False)
+    out.print(f"Key ID: {result.key_id}", markup=False)
+
+
+@app.command()
+def ingest(paths: Annotated[list[Path], typer.Argument(help="Files and folders to preserve.")],
+           case: Annotated[str, typer.Option(help="The case the evidence belongs to.")],
+           collector: Annotated[str, typer.Option(help="Who collected it.")],
+           source: Annotated[str | None, typer.Option(
+               help="Where it came from (recorded in the ledger in clear).")] = None,
+           note: Annotated[str | None, typer.Option(
+               help="A note on this acquisition (recorded in the ledger in clear).")] = None,
+           home: HomeOpt = None, json_out: JsonOpt = False) -> None:
+    """Preserve files and folders (recursively) as evidence; record each acquisition."""
+    from svidok.intake.ingest import IngestOptions, summarize
+    from svidok.intake.ingest import ingest as run_ingest
+
+    options = IngestOptions(case=case, collector=collector, source=source, note=note)
+    raw_paths = [os.fsencode(p) for p in paths]
+    with _open(home) as h:
+        if _show_progress() and not json_out:
+            with _IngestBar() as bar:
+                report = run_ingest(h, raw_paths, options, bar)
+        else:
+            report = run_ingest(h, raw_paths, options)
+    counts = summarize(report)
+    if json_out:
+        out.print_json(data={"ok": report.ok, "summary": counts,
+                             "bytes_preserved": report.bytes_preserved,
+                             "checkpoint_size": report.checkpoint_size,
+                             "files": [o.to_json() for o in report.outcomes]})
+    else:
+        table = Table(title="Ingest", show_lines=False)
+        for col in ("status", "file", "size", "object", "note"):
+            table.add_column(col, overflow="fold")
+        for o in report.outcomes:
+            table.add_row(o.status, o.display, "" if o.size is None else f"{o.size:,}",
+                          (o.object_id or "")[:19], o.reason or (o.media_type or ""))
+        out.print(table)
+        out.print(", ".join(f"{v} {k}" for k, v in counts.items())
+                  + f"; ledger signed at {report.checkpoint_size} entries", markup=False)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+class _IngestBar(Progress):
+    def __init__(self) -> None:
+        super().__init__(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                         DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
+                         console=err, transient=True)
+        self._files: TaskID | None = None
+        self._bytes: TaskID | None = None
+
+    def planned(self, files: int, total_bytes: int) -> None:
+        self._files = self.add_task("files", total=files)
+        self._bytes = self.add_task("bytes", total=total_bytes)
+
+    def advanced(self, nbytes: int) -> None:
+        if self._bytes is not None:
+            self.advance(self._bytes, nbytes)
+
+    def finished(self, outcome: Any) -> None:
+        if self._files is not None and outcome.size is not None:
+            self.advance(self._files, 1)
+
+
+@app.command()
+def verify(home: HomeOpt = None,
+           against: Annotated[list[Path] | None, typer.Option(
+               "--against", help="A checkpoint published earlier (repeatable).")] = None,
+           key: Annotated[list[str] | None, typer.Option(
+               "--key", help="Trusted public key (vkey text or a file holding it; repeatable). "
+               "Default: the home's keys/ledger.pub.")] = None,
+           quick: Annotated[bool, typer.Option(
+               "--quick", help="Check sizes and inventories, do not re-hash content.")] = False,
+           record: Annotated[bool, typer.Option(
+               "--record/--no-record", help="Record the run in the ledger.")] = True,
+           json_out: JsonOpt = False) -> None:
+    """Check the whole archive without trusting the catalog. Exit 0 intact, 1 problems."""
+    from svidok.ledger.entries import Draft
+    from svidok.verify import verify as run_verify
+
+    trusted = [_load_vkey(k) for k in key or []]
+    with _open(home) as h:
+        if _show_progress() and not json_out:
+            with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
+                          TimeRemainingColumn(), console=err, transient=True) as bar:
+                tasks: dict[str, TaskID] = {}
+
+                def step(stage: str, done: int, total: int | None) -> None:
+                    if stage not in tasks:
+                        tasks[stage] = bar.add_task(f"checking {stage}", total=total)
+                    bar.update(tasks[stage], completed=done, total=total)
+
+                report = run_verify(h, against=against or [], quick=quick, trusted=trusted,
+                                    progress=step)
+        else:
+            report = run_verify(h, against=against or [], quick=quick, trusted=trusted)
+        recorded: int | None = None
+        if record and h.signer is not None and os.access(h.ledger.dir, os.W_OK):
+            try:
+                with h.writing():
+                    entries = h.commit([Draft("verification", _actor(), {
+                        "result": "intact" if report.ok else "problems",
+                        "problems": len(report.problems), "quick": quick,
+                        "objects": report.objects, "tree_size": report.entries,
+                        "external_checkpoints": report.external_checked,
+                        "findings": [str(f) for f in report.findings[:100]],
+                    })])
+                recorded = entries[0].index
+            except SvidokError as exc:
+                report.note("ledger", f"this run could not be recorded in the ledger: {exc}")
+    if json_out:
+        out.print_json(data={"ok": report.ok, "objects": report.objects,
+                             "bytes_checked": report.bytes_checked, "entries": report.entries,
+                             "checkpoint_size": report.checkpoint_size,
+                             "external_checkpoints": report.external_checked,
+                             "recorded_as_entry": recorded,
+                             "findings": [{"severity": f.severity, "area": f.area,
+                                           "message": f.message} for f in report.findings]})
+    else:
+        for f in report.findings:
+            (out if f.severity == "note" else err).print(str(f), markup=False)
+        verdict = "INTACT" if report.ok else f"PROBLEMS FOUND ({len(report.problems)})"
+        out.print(f"{verdict}: {report.objects} objects, {report.bytes_checked:,} bytes hashed, "
+                  f"{report.entries} ledger entries, latest checkpoint at "
+                  f"{report.checkpoint_size}, {report.external_checked} external "
+                  "checkpoints checked", markup=False)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def _load_vkey(value: str) -> Any:
+    from svidok.ledger.note import Verifier
+
+    path = Path(value)
+    text = value
+    if "+" not in value or path.exists():
+        try:
+            text = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            _fail(f"cannot read the key {value}: {exc.strerror or exc}")
+    return Verifier.from_vkey(text)
+
+
+@app.command()
+def checkpoint(home: HomeOpt = None,
+               output: Annotated[Path | None, typer.Option(
+                   "--output", "-o", help="Write it to this file.")] = None) -> None:
+    """Print the latest signed checkpoint, for publishing."""
+    with _open(home) as h:
+        latest = h.latest_checkpoint()
+        if latest is None:
+            _fail("the ledger has no signed checkpoint yet")
+    _write_text(latest.note, output)
+
+
+@app.command()
+def receipt(target: Annotated[str, typer.Argument(
+                help="An object id (sha256:<hex>), its hex digest, or a ledger entry number.")],
+            home: HomeOpt = None,
+            output: Annotated[Path | None, typer.Option(
+                "--output", "-o", help="Write it to this file.")] = None) -> None:
+    """Write a C2SP tlog-proof receipt: an entry, its inclusion proof and the checkpoint."""
+    from svidok.receipts import receipt_for
+
+    with _open(home) as h:
+        rec = receipt_for(h, target)
+    _write_text(rec.to_text(), output)
+
+
+@app.command("verify-receipt")
+def verify_receipt(file: Annotated[Path, typer.Argument(help="The receipt file.")],
+                   key: Annotated[str, typer.Option(
+                       "--key", help="The log's public key (vkey text or a file holding it).")],
+                   content: Annotated[Path | None, typer.Option(
+                       "--file", help="Also check that this file is the object the entry "
+                       "names.")] = None,
+                   json_out: JsonOpt = False) -> None:
+    """Check a receipt offline: signature, inclusion proof, and optionally the file itself."""
+    from svidok.receipts import check_receipt
+
+    verifier = _load_vkey(key)
+    try:
+        text = file.read_bytes()
+    except OSError as exc:
+        _fail(f"cannot read {file}: {exc.strerror or exc}")
+    digest = _sha256_file(content) if content is not None else None
+    result = check_receipt(text, verifier, content_sha256=digest)
+    if json_out:
+        out.print_json(data=result.to_json())
+    else:
+        out.print(result.summary(), markup=False)
+    raise typer.Exit(0 if result.ok else 1)
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    try:
+        with path.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                h.update(chunk)
+    except OSError as exc:
+        _fail(f"cannot read {path}: {exc.strerror or exc}")
+    return h.hexdigest()
+
+
+def _write_text(text: str, output: Path | None) -> None:
+    if output is None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        return
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        _fail(f"cannot write {output}: {exc.strerror or exc}")
+
+
+def main() -> None:
+    """Console entry point: errors become one line and an exit status, never a traceback."""
+    try:
+        app(standalone_mode=False)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except SvidokError as exc:
+        err.print(f"svidok: {exc}", markup=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err.print("svidok: interrupted", markup=False)
+        sys.exit(130)
+    except Exception as exc:  # the last line of defence: never a stack trace
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        if isinstance(exc, click.exceptions.Abort):
+            sys.exit(130)
+        if os.environ.get("SVIDOK_DEBUG"):
+            raise
+        err.print(f"svidok: internal error ({type(exc).__name__}): {exc}", markup=False)
+        sys.exit(2)
+
+
+_ = json

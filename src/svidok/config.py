@@ -1,0 +1,79 @@
+"""The data home's configuration file, ``svidok.toml``."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from svidok.errors import ConfigError
+
+CONFIG_FILE = "svidok.toml"
+
+
+@dataclass(frozen=True)
+class Config:
+    """Settings of one data home. Unknown keys are refused, so typos do not pass silently."""
+
+    home_id: str
+    origin: str
+    extract_timeout: float = 30.0
+    extract_memory_mb: int = 1024
+    workers: int = 2
+
+    @classmethod
+    def new(cls, origin: str | None = None) -> Config:
+        home_id = str(uuid.uuid4())
+        return cls(home_id=home_id, origin=origin or f"svidok.local/{home_id}")
+
+    def to_toml(self) -> str:
+        q = json.dumps  # TOML basic strings accept JSON string escapes
+        return (
+            "# Svidok data home settings (docs/configuration.md)\n"
+            "[home]\n"
+            f"id = {q(self.home_id)}\n\n"
+            "[ledger]\n"
+            "# The log's name: the first line of every checkpoint and the signing key's name.\n"
+            f"origin = {q(self.origin)}\n\n"
+            "[intake]\n"
+            f"extract_timeout = {self.extract_timeout}\n"
+            f"extract_memory_mb = {self.extract_memory_mb}\n"
+            f"workers = {self.workers}\n"
+        )
+
+    @classmethod
+    def load(cls, path: Path) -> Config:
+        try:
+            doc = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"cannot read {path}: {exc}") from exc
+        allowed = {"home": {"id"}, "ledger": {"origin"},
+                   "intake": {"extract_timeout", "extract_memory_mb", "workers"}}
+        for section, values in doc.items():
+            if section not in allowed or not isinstance(values, dict):
+                raise ConfigError(f"{path}: unknown section [{section}]")
+            for key in values:
+                if key not in allowed[section]:
+                    raise ConfigError(f"{path}: unknown setting {section}.{key}")
+        try:
+            intake = doc.get("intake", {})
+            cfg = cls(
+                home_id=str(doc["home"]["id"]),
+                origin=str(doc["ledger"]["origin"]),
+                extract_timeout=float(intake.get("extract_timeout", 30.0)),
+                extract_memory_mb=int(intake.get("extract_memory_mb", 1024)),
+                workers=int(intake.get("workers", 2)),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"{path}: missing or bad setting: {exc}") from exc
+        if not 0 < cfg.extract_timeout <= 3600:
+            raise ConfigError(f"{path}: intake.extract_timeout must be between 0 and 3600 seconds")
+        if not 64 <= cfg.extract_memory_mb <= 65536:
+            raise ConfigError(f"{path}: intake.extract_memory_mb must be between 64 and 65536")
+        if not 1 <= cfg.workers <= 64:
+            raise ConfigError(f"{path}: intake.workers must be between 1 and 64")
+        return cfg

@@ -1,0 +1,279 @@
+"""A Svidok data home: one folder holding the OCFL store, the ledger, the catalog and keys.
+
+::
+
+    svidok-data/
+      svidok.toml        settings (config.py)
+      keys/ledger.key    Ed25519 signing key, C2SP note private-key encoding, mode 0600
+      keys/ledger.pub    the verifier key to publish (C2SP vkey)
+      store/             OCFL 1.1 storage root (the bytes)
+      ledger/            custody ledger and checkpoints (the truth about state)
+      catalog.sqlite     SQL projection of the ledger (derived)
+      work/run-*/        one per running command: staging/ (files being received, on the
+                         same file system as store/) and intents/ (objects being moved into
+                         the store, until the ledger names them); locked while the run lives
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from svidok._fs import atomic_write, fsync_dir
+from svidok.catalog import Catalog
+from svidok.config import CONFIG_FILE, Config
+from svidok.errors import ConfigError, FormatError, HomeError, HomeExistsError, HomeNotFoundError
+from svidok.ledger.entries import Draft, Entry
+from svidok.ledger.log import Ledger, SignedCheckpoint
+from svidok.ledger.note import Signer, Verifier
+from svidok.store.ocfl import OcflStore
+
+DEFAULT_HOME = "svidok-data"
+ENV_HOME = "SVIDOK_HOME"
+
+
+def resolve_home(option: str | os.PathLike[str] | None) -> Path:
+    """``--home`` if given, else ``$SVIDOK_HOME``, else ``./svidok-data``."""
+    value = option if option is not None else os.environ.get(ENV_HOME) or DEFAULT_HOME
+    return Path(value).absolute()
+
+
+@dataclass(frozen=True)
+class InitResult:
+    home: Path
+    origin: str
+    vkey: str
+    key_id: str
+
+
+class Home:
+    """An open data home. Use as a context manager, or call ``close``."""
+
+    def __init__(self, path: Path, config: Config, signer: Signer | None, verifier: Verifier,
+                 store: OcflStore, ledger: Ledger, catalog: Catalog) -> None:
+        self.path = path
+        self.config = config
+        self.signer = signer
+        self.verifier = verifier
+        self.store = store
+        self.ledger = ledger
+        self.catalog = catalog
+        self.work = path / "work"
+
+    # ---------------------------------------------------------------- creating
+    @classmethod
+    def init(cls, path: Path, *, origin: str | None = None, actor: str = "") -> InitResult:
+        """Create a new data home at ``path`` (absent, or an empty folder)."""
+        path = path.absolute()
+        if path.exists() and (not path.is_dir() or any(path.iterdir())):
+            raise HomeExistsError(f"{path} already exists and is not empty; refusing to overwrite")
+        config = Config.new(origin)
+        try:
+            signer = Signer.generate(config.origin)
+        except FormatError as exc:
+            raise ConfigError(f"cannot use {config.origin!r} as the log's origin: {exc}") from exc
+        tmp = path.with_name(f".{path.name}.init-{os.getpid()}")
+        if tmp.exists():
+            shutil.rmtree(tmp)
+        tmp.mkdir(mode=0o700, parents=True)
+        try:
+            keys = tmp / "keys"
+            keys.mkdir(mode=0o700)
+            atomic_write(keys / "ledger.key", (signer.to_skey() + "\n").encode(), mode=0o600)
+            vkey = signer.verifier().to_vkey()
+            atomic_write(keys / "ledger.pub", (vkey + "\n").encode())
+            OcflStore.init(tmp / "store")
+            ledger = Ledger.create(tmp / "ledger", config.origin, signer)
+            catalog = Catalog.for_file(tmp / "catalog.sqlite")
+            catalog.migrate()
+            (tmp / "work").mkdir()
+            atomic_write(tmp / CONFIG_FILE, config.to_toml().encode())
+            home = cls(tmp, config, signer, signer.verifier(), OcflStore.open(tmp / "store"),
+                       ledger, catalog)
+            with home.writing():
+                home.commit([
+                    Draft("init", actor, {
+                        "home": config.home_id, "origin": config.origin, "vkey": vkey,
+                        "store": {"spec": "ocfl_1.1", "digest": "sha256",
+                                  "layout": "0004-hashed-n-tuple-storage-layout"},
+                        "tree": "RFC 9162 SHA-256", "entries": "RFC 8785",
+                    }),
+                    Draft("key", actor, {"event": "created", "vkey": vkey,
+                                         "key_id": signer.key_id.hex(), "algorithm": "Ed25519"}),
+                ])
+            home.close()
+            if path.exists():
+                path.rmdir()
+            os.rename(tmp, path)
+            fsync_dir(path.parent)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+        return InitResult(path, config.origin, vkey, signer.key_id.hex())
+
+    # ----------------------------------------------------------------- opening
+    @classmethod
+    def open(cls, path: Path) -> Home:
+        path = path.absolute()
+        try:
+            config = Config.load(path / CONFIG_FILE)
+        except FileNotFoundError:
+            raise HomeNotFoundError(
+                f"no Svidok data home at {path} (create one with `svidok init`, or give "
+                f"--home / {ENV_HOME})") from None
+        try:
+            vkey = (path / "keys" / "ledger.pub").read_text(encoding="utf-8").strip()
+            verifier = Verifier.from_vkey(vkey)
+        except (OSError, FormatError) as exc:
+            raise HomeError(f"cannot read the ledger's public key: {exc}") from exc
+        signer: Signer | None = None
+        key_path = path / "keys" / "ledger.key"
+        if key_path.exists():
+            try:
+                signer = Signer.from_skey(key_path.read_text(encoding="utf-8").strip())
+            except (OSError, FormatError) as exc:
+                raise HomeError(f"cannot read the signing key {key_path}: {exc}") from exc
+            if signer.verifier().to_vkey() != verifier.to_vkey():
+                raise HomeError(f"{key_path} does not match keys/ledger.pub")
+        store = OcflStore.open(path / "store")
+        ledger = Ledger(path / "ledger", config.origin, verifier, signer)
+        catalog = Catalog.for_file(path / "catalog.sqlite")
+        return cls(path, config, signer, verifier, store, ledger, catalog)
+
+    def close(self) -> None:
+        self.catalog.close()
+
+    def __enter__(self) -> Home:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ----------------------------------------------------------------- writing
+    @contextmanager
+    def writing(self) -> Iterator[None]:
+        """Hold the ledger lock; recover what a crash left; sign a checkpoint at the end."""
+        with self.ledger.locked():
+            self._catch_up()
+            self._recover_intents()
+            yield
+            self.ledger.sign()
+
+    def commit(self, drafts: Sequence[Draft]) -> list[Entry]:
+        """Append entries durably, then project them into the catalog."""
+        entries = self.ledger.append(drafts)
+        self.catalog.apply(entries)
+        return entries
+
+    def _catch_up(self) -> None:
+        applied = self.catalog.applied()
+        if applied > self.ledger.size:
+            raise HomeError(
+                f"the catalog reflects {applied} ledger entries but the ledger has only "
+                f"{self.ledger.size}; run `svidok verify` and `svidok rebuild`")
+        batch: list[Entry] = []
+        for entry in self.ledger.iter_entries(applied):
+            batch.append(entry)
+            if len(batch) >= 1000:
+                self.catalog.apply(batch)
+                batch = []
+        self.catalog.apply(batch)
+
+    # --------------------------------------------------------------- workspaces
+    @contextmanager
+    def workspace(self) -> Iterator[Workspace]:
+        """A private folder for one run's staging files and intents, locked while it lives."""
+        path = Path(tempfile.mkdtemp(prefix=f"run-{os.getpid()}-", dir=self.work))
+        (path / "staging").mkdir()
+        (path / "intents").mkdir()
+        fd = os.open(path / "lock", os.O_RDWR | os.O_CREAT, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield Workspace(path)
+        finally:
+            shutil.rmtree(path, ignore_errors=True)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def pending_intents(self) -> list[tuple[Path, list[Draft]]]:
+        """Intents of every workspace, live or abandoned (for ``svidok verify``)."""
+        out: list[tuple[Path, list[Draft]]] = []
+        for path in sorted(self.work.glob("run-*/intents/*.json")):
+            drafts = _read_intent(path)
+            if drafts is not None:
+                out.append((path, drafts))
+        return out
+
+    def _recover_intents(self) -> None:
+        """Complete intake that a crash interrupted after an object reached the store.
+
+        Only workspaces whose owner is gone (their lock can be taken) are touched.
+        """
+        for run in sorted(self.work.glob("run-*")):
+            if not run.is_dir() or run.is_symlink():
+                continue
+            try:
+                fd = os.open(run / "lock", os.O_RDWR)
+            except OSError:
+                shutil.rmtree(run, ignore_errors=True)
+                continue
+            try:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except OSError:
+                    continue  # a live run owns it
+                recovered: list[Draft] = []
+                for intent in sorted((run / "intents").glob("*.json")):
+                    drafts = _read_intent(intent) or []
+                    object_id = str(drafts[0].data.get("object", "")) if drafts else ""
+                    if (object_id and self.store.has_object(object_id)
+                            and not self.catalog_has_object(object_id)):
+                        recovered.extend(drafts)
+                if recovered:
+                    self.commit(recovered)
+                shutil.rmtree(run, ignore_errors=True)
+            finally:
+                os.close(fd)
+
+    def catalog_has_object(self, object_id: str) -> bool:
+        from sqlalchemy import select
+
+        from svidok.catalog import schema
+
+        with self.catalog.engine.connect() as conn:
+            row = conn.execute(select(schema.objects.c.id).where(schema.objects.c.id == object_id))
+            return row.first() is not None
+
+    def latest_checkpoint(self) -> SignedCheckpoint | None:
+        return self.ledger.latest_checkpoint()
+
+
+class Workspace:
+    """One run's private folders inside ``work/``."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.staging = path / "staging"
+        self.intents = path / "intents"
+
+    def write_intent(self, name: str, drafts: Sequence[Draft]) -> Path:
+        """Record, before an object enters the store, the entries that will account for it."""
+        doc = [{"type": d.type, "actor": d.actor, "data": d.data} for d in drafts]
+        path = self.intents / f"{name}.json"
+        atomic_write(path, json.dumps(doc, ensure_ascii=False).encode("utf-8"), durable=False)
+        return path
+
+
+def _read_intent(path: Path) -> list[Draft] | None:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        return [Draft(d["type"], d["actor"], d["data"]) for d in doc]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None

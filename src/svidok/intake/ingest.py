@@ -1,0 +1,367 @@
+"""Ingest: preserve files as OCFL objects and record each acquisition in the ledger.
+
+The order of work makes a ``kill -9`` at any moment harmless:
+
+1. copy each file into the run's staging folder, hashing while copying (two threads);
+2. extract metadata in isolated worker processes;
+3. for content not yet stored: build the object in staging and write an *intent* naming the
+   entries that will account for it; one ``syncfs`` makes all of it durable;
+4. move the objects into the storage root (atomic renames); ``syncfs`` again;
+5. under the ledger lock: drop acquisitions already recorded, append the entries (one
+   fsync), project them into the catalog, sign a checkpoint.
+
+Only then is a file reported preserved. A crash after 4 leaves objects whose intents let the
+next command (or ``svidok verify``) account for them; a crash before 4 leaves only staging.
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Literal
+
+from svidok._fs import syncfs
+from svidok.errors import IntakeError, ObjectExistsError, SvidokError
+from svidok.home import Home, Workspace
+from svidok.intake.detect import extension_for
+from svidok.intake.extract import Extraction, ExtractorPool
+from svidok.intake.receive import Received, receive
+from svidok.intake.walk import Candidate, walk
+from svidok.ledger.entries import Draft, JSONValue, format_time
+from svidok.store.ocfl import OcflStore
+from svidok.textsafe import escape_bytes, escape_text, path_value
+
+Status = Literal["preserved", "already-preserved", "linked", "skipped", "failed"]
+BATCH_FILES = 256
+BATCH_BYTES = 2 << 30
+
+
+@dataclass(frozen=True)
+class IngestOptions:
+    case: str
+    collector: str
+    source: str | None = None
+    note: str | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("case", "collector"):
+            value = getattr(self, name)
+            if not value or not value.strip():
+                raise IntakeError(f"--{name} must not be empty")
+            if len(value) > 500:
+                raise IntakeError(f"--{name} is longer than 500 characters")
+        for name in ("case", "collector", "source"):
+            value = getattr(self, name)
+            if value is not None and escape_text(value) != value:
+                raise IntakeError(f"--{name} contains control or invisible characters")
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What happened to one thing found under the given paths."""
+
+    path: bytes
+    status: Status
+    size: int | None = None
+    object_id: str | None = None
+    new_object: bool = False
+    media_type: str | None = None
+    extraction: str | None = None
+    reason: str | None = None
+    entry: int | None = None
+
+    @property
+    def display(self) -> str:
+        return escape_bytes(self.path)
+
+    @property
+    def ok(self) -> bool:
+        return self.status in ("preserved", "already-preserved", "linked")
+
+    def to_json(self) -> dict[str, JSONValue]:
+        return {"path": path_value(self.path), "display": self.display, "status": self.status,
+                "size": self.size, "object": self.object_id, "new_object": self.new_object,
+                "media_type": self.media_type, "extraction": self.extraction,
+                "reason": self.reason, "entry": self.entry}
+
+
+@dataclass
+class IngestReport:
+    outcomes: list[FileOutcome] = field(default_factory=list)
+    checkpoint_size: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return all(o.ok for o in self.outcomes)
+
+    def count(self, status: Status) -> int:
+        return sum(1 for o in self.outcomes if o.status == status)
+
+    @property
+    def bytes_preserved(self) -> int:
+        return sum(o.size or 0 for o in self.outcomes if o.status == "preserved")
+
+
+class Progress:
+    """Callbacks for a progress display; the default does nothing."""
+
+    def planned(self, files: int, total_bytes: int) -> None:
+        """Called once the walk is done."""
+
+    def advanced(self, nbytes: int) -> None:
+        """Bytes read so far (call after each file)."""
+
+    def finished(self, outcome: FileOutcome) -> None:
+        """One outcome is final."""
+
+
+@dataclass
+class _Item:
+    candidate: Candidate
+    received: Received | None = None
+    extraction: Extraction | None = None
+    object_id: str | None = None
+    new_object: bool = False
+    outcome: FileOutcome | None = None
+    acquired_at: str = ""
+
+
+def ingest(home: Home, paths: Sequence[str | bytes | os.PathLike[str]], options: IngestOptions,
+           progress: Progress | None = None) -> IngestReport:
+    """Preserve every file under ``paths``; return one outcome per thing found."""
+    progress = progress or Progress()
+    report = IngestReport()
+    args = [os.fsencode(p) for p in paths]
+    exclude = os.path.realpath(os.fsencode(home.path))
+    candidates = list(walk(args, exclude=exclude))
+    files = [c for c in candidates if c.kind == "file"]
+    progress.planned(len(files), sum(c.st.st_size for c in files if c.st is not None))
+    others = [_Item(c) for c in candidates if c.kind != "file"]
+    cfg = home.config
+    with home.workspace() as ws, ThreadPoolExecutor(max_workers=cfg.workers) as threads, \
+            ExtractorPool(workers=cfg.workers, timeout=cfg.extract_timeout,
+                          memory_limit=cfg.extract_memory_mb << 20) as pool:
+        for batch in _batches(files):
+            items = _receive_all(batch, ws, threads, pool, progress)
+            _commit(home, ws, items, options)
+            for item in items:
+                assert item.outcome is not None
+                report.outcomes.append(item.outcome)
+                progress.finished(item.outcome)
+        if others or not files:
+            _commit(home, ws, others, options)
+            for item in others:
+                assert item.outcome is not None
+                report.outcomes.append(item.outcome)
+                progress.finished(item.outcome)
+    latest = home.latest_checkpoint()
+    report.checkpoint_size = latest.checkpoint.size if latest else 0
+    return report
+
+
+def _batches(files: list[Candidate]) -> Iterator[list[Candidate]]:
+    batch: list[Candidate] = []
+    size = 0
+    for c in files:
+        st_size = c.st.st_size if c.st is not None else 0
+        if batch and (len(batch) >= BATCH_FILES or size + st_size > BATCH_BYTES):
+            yield batch
+            batch, size = [], 0
+        batch.append(c)
+        size += st_size
+    if batch:
+        yield batch
+
+
+def _receive_all(batch: list[Candidate], ws: Workspace, threads: ThreadPoolExecutor,
+                 pool: ExtractorPool, progress: Progress) -> list[_Item]:
+    items = [_Item(c) for c in batch]
+    base = len(list(ws.staging.iterdir()))
+
+    def one(pair: tuple[int, _Item]) -> None:
+        i, item = pair
+        staged = ws.staging / f"{base + i:08d}.bin"
+        assert item.candidate.st is not None
+        try:
+            item.received = receive(item.candidate.path, staged, item.candidate.st)
+            item.acquired_at = format_time(datetime.now(UTC))
+        except IntakeError as exc:
+            staged.unlink(missing_ok=True)
+            item.outcome = FileOutcome(item.candidate.path, "failed", reason=str(exc))
+        except OSError as exc:
+            staged.unlink(missing_ok=True)
+            item.outcome = FileOutcome(item.candidate.path, "failed",
+                                       reason=f"cannot store a copy: {exc.strerror or exc}")
+        progress.advanced(item.candidate.st.st_size)
+
+    futures: list[tuple[_Item, Future[Extraction]]] = []
+    for item, _ in zip(items, threads.map(one, enumerate(items)), strict=True):
+        if item.received is not None:
+            futures.append((item, pool.submit(item.received.staged)))
+    for item, fut in futures:
+        item.extraction = fut.result()
+    return items
+
+
+def _provenance(item: _Item, options: IngestOptions, object_id: str, logical: str,
+                new_object: bool) -> dict[str, JSONValue]:
+    c, r = item.candidate, item.received
+    assert r is not None
+    st = r.before
+    return {
+        "object": object_id,
+        "size": r.size,
+        "media_type": r.media_type,
+        "logical_path": logical,
+        "new_object": new_object,
+        "case": options.case,
+        "collector": options.collector,
+        "source": options.source,
+        "note": options.note,
+        "path": path_value(c.path),
+        "name": path_value(os.path.basename(c.path)),
+        "given": path_value(c.root),
+        "file": {
+            "mtime_ns": st.st_mtime_ns, "atime_ns": st.st_atime_ns, "ctime_ns": st.st_ctime_ns,
+            "mtime": _ns_time(st.st_mtime_ns), "ctime": _ns_time(st.st_ctime_ns),
+            "atime": _ns_time(st.st_atime_ns), "mode": f"{st.st_mode & 0o7777:04o}",
+            "uid": st.st_uid, "gid": st.st_gid, "inode": st.st_ino, "device": st.st_dev,
+            "links": st.st_nlink,
+        },
+        "acquired_at": item.acquired_at,
+        "host": platform.node(),
+    }
+
+
+def _ns_time(ns: int) -> str:
+    when = datetime.fromtimestamp(ns // 1_000_000_000, UTC)
+    return when.strftime("%Y-%m-%dT%H:%M:%S") + f".{ns % 1_000_000_000:09d}Z"
+
+
+def _extraction_data(object_id: str, extraction: Extraction | None,
+                     media_type: str) -> dict[str, JSONValue]:
+    if extraction is None:
+        return {"object": object_id, "media_type": media_type, "status": "failed",
+                "metadata": {}, "errors": ["no extraction result"], "extractor": "none"}
+    data: dict[str, JSONValue] = {"object": object_id}
+    data.update(extraction.to_json())
+    return data
+
+
+def _commit(home: Home, ws: Workspace, items: list[_Item], options: IngestOptions) -> None:
+    store: OcflStore = home.store
+    prepared = []
+    for n, item in enumerate(items):
+        r = item.received
+        if r is None:
+            continue
+        object_id = OcflStore.object_id(r.digest)
+        item.object_id = object_id
+        if store.has_object(object_id):
+            continue
+        logical = "original" + extension_for(r.media_type)
+        drafts = [
+            Draft("acquisition", options.collector,
+                  _provenance(item, options, object_id, logical, True)),
+            Draft("extraction", options.collector,
+                  _extraction_data(object_id, item.extraction, r.media_type)),
+        ]
+        ws.write_intent(f"{n:08d}", drafts)
+        prepared.append((item, store.prepare_object(
+            object_id, r.staged, digest_hex=r.digest, size=r.size, logical_name=logical,
+            created=datetime.now(UTC), message=f"Received from {options.source or 'collector'}",
+            user_name=options.collector, user_address=None, staging_dir=ws.staging)))
+    if prepared:
+        syncfs(home.path)  # staged bytes, objects and intents are durable before any move
+        for item, obj in prepared:
+            try:
+                store.commit_object(obj)
+                item.new_object = True
+            except ObjectExistsError:
+                item.new_object = False  # another run stored the same bytes first
+        syncfs(home.path)
+    with home.writing():
+        drafts: list[Draft] = []
+        owners: list[tuple[_Item, int]] = []
+        for item in items:
+            _plan_entries(home, item, options, drafts, owners)
+        entries = home.commit(drafts)
+        for item, first in owners:
+            assert item.outcome is not None
+            item.outcome = _with_entry(item.outcome, entries[first].index)
+
+
+def _plan_entries(home: Home, item: _Item, options: IngestOptions, drafts: list[Draft],
+                  owners: list[tuple[_Item, int]]) -> None:
+    c, r = item.candidate, item.received
+    if item.outcome is not None and item.outcome.status == "failed" or r is None:
+        reason = item.outcome.reason if item.outcome else c.reason
+        status: Status = item.outcome.status if item.outcome else (
+            "linked" if c.kind == "symlink" and c.inside else
+            "failed" if c.kind == "error" else "skipped")
+        item.outcome = FileOutcome(c.path, status, reason=reason,
+                                   size=c.st.st_size if c.st and c.kind == "file" else None)
+        data: dict[str, JSONValue] = {"case": options.case, "path": path_value(c.path),
+                                      "given": path_value(c.root),
+                                      "kind": "failed" if status == "failed" else c.kind,
+                                      "reason": reason or ""}
+        if c.target is not None:
+            data["target"] = path_value(c.target)
+        owners.append((item, len(drafts)))
+        drafts.append(Draft("intake.skip", options.collector, data))
+        return
+    assert item.object_id is not None
+    object_id = item.object_id
+    logical = "original" + extension_for(r.media_type)
+    outcome = FileOutcome(c.path, "preserved", size=r.size, object_id=object_id,
+                          new_object=item.new_object, media_type=r.media_type,
+                          extraction=item.extraction.status if item.extraction else None)
+    if not item.new_object:
+        path_key = _path_key(c.path)
+        if home.catalog.has_acquisition(
+                case=options.case, object_id=object_id, path=path_key,
+                mtime_ns=r.before.st_mtime_ns, size=r.size, collector=options.collector,
+                source=options.source):
+            item.outcome = FileOutcome(c.path, "already-preserved", size=r.size,
+                                       object_id=object_id, media_type=r.media_type,
+                                       reason="this acquisition is already recorded")
+            return
+        if not home.catalog_has_object(object_id):
+            # stored by a run that crashed before recording it: record it now, fully
+            item.new_object = True
+            outcome = FileOutcome(c.path, "preserved", size=r.size, object_id=object_id,
+                                  new_object=True, media_type=r.media_type,
+                                  extraction=item.extraction.status if item.extraction else None)
+    owners.append((item, len(drafts)))
+    item.outcome = outcome
+    drafts.append(Draft("acquisition", options.collector,
+                        _provenance(item, options, object_id, logical, item.new_object)))
+    if item.new_object:
+        drafts.append(Draft("extraction", options.collector,
+                            _extraction_data(object_id, item.extraction, r.media_type)))
+
+
+def _path_key(path: bytes) -> str:
+    from svidok.ledger.entries import canonical_json
+
+    return canonical_json(path_value(path)).decode("utf-8")
+
+
+def _with_entry(outcome: FileOutcome, entry: int) -> FileOutcome:
+    from dataclasses import replace
+
+    return replace(outcome, entry=entry)
+
+
+def summarize(report: IngestReport) -> dict[str, int]:
+    return {s: report.count(s) for s in ("preserved", "already-preserved", "linked", "skipped",
+                                         "failed")}
+
+
+ProgressFactory = Callable[[], Progress]
+_ = Iterable

@@ -1,0 +1,99 @@
+"""Receiving one file: read each byte once, hashing while copying into staging."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import stat
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+import magic
+
+from svidok.errors import IntakeError
+
+CHUNK = 1 << 20
+DETECT_BYTES = 1 << 20
+_local = threading.local()
+
+
+@dataclass(frozen=True)
+class Received:
+    """A file copied into staging, with its digest and what was found about it."""
+
+    source: bytes
+    staged: Path
+    digest: str
+    size: int
+    media_type: str
+    before: os.stat_result
+
+
+def detect_buffer(head: bytes) -> str:
+    """Media type from content (libmagic over the first MiB), never from the name."""
+    if not head:
+        return "application/x-empty"
+    detector = getattr(_local, "magic", None)
+    if detector is None:
+        detector = magic.Magic(mime=True)
+        _local.magic = detector
+    try:
+        media_type = str(detector.from_buffer(head))
+    except Exception:  # libmagic failures must not stop intake
+        return "application/octet-stream"
+    return media_type or "application/octet-stream"
+
+
+def receive(source: bytes, staged: Path, expected: os.stat_result) -> Received:
+    """Copy ``source`` to ``staged`` (new file) while hashing it; check it did not change.
+
+    Raises ``IntakeError`` in plain words: vanished, replaced, not a regular file, changed
+    while being read, unreadable.
+    """
+    flags = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+    try:
+        src = os.open(source, flags)
+    except FileNotFoundError:
+        raise IntakeError("the file disappeared before it could be read") from None
+    except OSError as exc:
+        raise IntakeError(f"cannot open: {exc.strerror or exc}") from exc
+    try:
+        st = os.fstat(src)
+        if not stat.S_ISREG(st.st_mode):
+            raise IntakeError("not a regular file any more (replaced while ingesting)")
+        if (st.st_dev, st.st_ino) != (expected.st_dev, expected.st_ino):
+            raise IntakeError("the file was replaced by another one while ingesting")
+        os.set_blocking(src, True)
+        digest = hashlib.sha256()
+        head = b""
+        size = 0
+        buf = bytearray(CHUNK)
+        view = memoryview(buf)
+        dst = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444)
+        try:
+            while True:
+                try:
+                    n = os.readv(src, [buf])
+                except OSError as exc:
+                    raise IntakeError(f"read error after {size} bytes: {exc.strerror or exc}") from exc
+                if n == 0:
+                    break
+                chunk = view[:n]
+                digest.update(chunk)
+                if len(head) < DETECT_BYTES:
+                    head += bytes(chunk[: DETECT_BYTES - len(head)])
+                out = chunk
+                while out:
+                    out = out[os.write(dst, out):]
+                size += n
+        finally:
+            os.close(dst)
+        after = os.fstat(src)
+    finally:
+        os.close(src)
+    if size != after.st_size or after.st_mtime_ns != st.st_mtime_ns or size != st.st_size:
+        raise IntakeError(
+            f"the file changed while it was being read ({st.st_size} bytes before, "
+            f"{after.st_size} after, {size} read); not preserved — ingest it again when it is still")
+    return Received(source, staged, digest.hexdigest(), size, detect_buffer(head), st)

@@ -1,0 +1,359 @@
+"""The custody ledger on disk: an append-only file of canonical JSON lines, its Merkle tree,
+and the signed checkpoints over it.
+
+Files in the ledger folder::
+
+    entries.jsonl               one RFC 8785 entry per line; the leaves of the RFC 9162 tree
+    checkpoint                  the latest signed checkpoint (C2SP signed-note)
+    checkpoints/<size>.note     every checkpoint ever signed, by tree size (20 digits)
+    cache/leaves.bin            derived: 32-byte leaf hashes, one per entry
+    cache/ends.bin              derived: 8-byte little-endian end offset of each line
+    torn/                       bytes of interrupted writes set aside by recovery (never deleted)
+    .lock                       flock(2) lock held by the one writer at a time
+
+Only ``entries.jsonl`` and the checkpoints are evidence; the caches are rebuilt whenever they
+disagree with the entries, and ``svidok verify`` never reads them.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import struct
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from svidok._fs import atomic_write, fsync_dir
+from svidok.errors import (
+    InconsistentTreeError,
+    LedgerCorruptError,
+    LedgerError,
+    LedgerLockedError,
+)
+from svidok.ledger.checkpoint import Checkpoint, Receipt, open_checkpoint, sign_checkpoint
+from svidok.ledger.entries import Draft, Entry, format_time
+from svidok.ledger.merkle import HashTree, leaf_hash, verify_consistency
+from svidok.ledger.note import Signer, Verifier
+
+ENTRIES = "entries.jsonl"
+_END = struct.Struct("<Q")
+_READ_CHUNK = 8 << 20
+
+
+@dataclass(frozen=True)
+class SignedCheckpoint:
+    checkpoint: Checkpoint
+    note: str
+
+
+@dataclass(frozen=True)
+class TornTail:
+    """Bytes after the last complete entry: an interrupted write, set aside by the next writer."""
+
+    offset: int
+    length: int
+
+
+class Ledger:
+    """One data home's custody ledger. Reading needs no lock; appending and signing do."""
+
+    def __init__(self, directory: Path, origin: str, verifier: Verifier,
+                 signer: Signer | None = None) -> None:
+        self.dir = directory
+        self.origin = origin
+        self.verifier = verifier
+        self.signer = signer
+        self.path = directory / ENTRIES
+        self.tree = HashTree()
+        self._ends: list[int] = []
+        self._lock_fd: int | None = None
+        self._load_cache()
+        self.refresh()
+
+    # ----------------------------------------------------------------- creation
+    @classmethod
+    def create(cls, directory: Path, origin: str, signer: Signer) -> Ledger:
+        directory.mkdir(parents=True, exist_ok=False)
+        for sub in ("checkpoints", "cache", "torn"):
+            (directory / sub).mkdir()
+        fd = os.open(directory / ENTRIES, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        os.fsync(fd)
+        os.close(fd)
+        (directory / ".lock").touch()
+        fsync_dir(directory)
+        return cls(directory, origin, signer.verifier(), signer)
+
+    # ------------------------------------------------------------------ reading
+    @property
+    def size(self) -> int:
+        return self.tree.size
+
+    @property
+    def end(self) -> int:
+        return self._ends[-1] if self._ends else 0
+
+    def _load_cache(self) -> None:
+        try:
+            leaves = (self.dir / "cache" / "leaves.bin").read_bytes()
+            ends_raw = (self.dir / "cache" / "ends.bin").read_bytes()
+        except FileNotFoundError:
+            return
+        count = min(len(leaves) // 32, len(ends_raw) // _END.size)
+        ends = [e for (e,) in _END.iter_unpack(ends_raw[: count * _END.size])]
+        try:
+            file_size = self.path.stat().st_size
+        except FileNotFoundError as exc:
+            raise LedgerCorruptError(f"the ledger file {self.path} is missing") from exc
+        if count and (ends[-1] > file_size or any(b <= a for a, b in zip(ends, ends[1:], strict=False))):
+            return  # the cache does not fit the file: rebuild from the entries
+        self.tree = HashTree.from_leaf_bytes(leaves[: count * 32])
+        self._ends = ends
+
+    def _reset_cache(self) -> None:
+        self.tree = HashTree()
+        self._ends = []
+        for name in ("leaves.bin", "ends.bin"):
+            (self.dir / "cache" / name).unlink(missing_ok=True)
+
+    def refresh(self) -> TornTail | None:
+        """Take in complete entries appended since this object last looked.
+
+        Returns the torn tail (bytes after the last complete, valid entry), if any.
+        """
+        new_leaves: list[bytes] = []
+        new_ends: list[int] = []
+        offset = self.end
+        torn: TornTail | None = None
+        with self.path.open("rb") as fh:
+            fh.seek(offset)
+            pending = b""
+            while True:
+                chunk = fh.read(_READ_CHUNK)
+                if not chunk:
+                    break
+                pending += chunk
+                lines = pending.split(b"\n")
+                pending = lines.pop()
+                for line in lines:
+                    index = self.size + len(new_leaves)
+                    try:
+                        Entry.parse(line, expected_index=index)
+                    except LedgerCorruptError:
+                        torn = TornTail(offset, self._file_size() - offset)
+                        break
+                    offset += len(line) + 1
+                    new_leaves.append(leaf_hash(line))
+                    new_ends.append(offset)
+                if torn is not None:
+                    break
+            if torn is None and pending:
+                torn = TornTail(offset, len(pending))
+        if new_leaves:
+            self.tree.extend(new_leaves)
+            self._ends.extend(new_ends)
+        return torn
+
+    def _file_size(self) -> int:
+        return self.path.stat().st_size
+
+    def read_raw(self, index: int) -> bytes:
+        if not 0 <= index < self.size:
+            raise IndexError(f"the ledger has no entry {index} (it has {self.size})")
+        start = self._ends[index - 1] if index else 0
+        with self.path.open("rb") as fh:
+            fh.seek(start)
+            data = fh.read(self._ends[index] - start)
+        return data[:-1]
+
+    def entry(self, index: int) -> Entry:
+        raw = self.read_raw(index)
+        if leaf_hash(raw) != self.tree.leaf(index):
+            raise LedgerCorruptError(f"entry {index} differs from the one recorded in the tree")
+        return Entry.parse(raw, expected_index=index)
+
+    def iter_entries(self, start: int = 0, stop: int | None = None) -> Iterator[Entry]:
+        stop = self.size if stop is None else stop
+        if start >= stop:
+            return
+        begin = self._ends[start - 1] if start else 0
+        with self.path.open("rb") as fh:
+            fh.seek(begin)
+            index = start
+            for line in fh:
+                if index >= stop:
+                    break
+                yield Entry.parse(line.rstrip(b"\n"), expected_index=index)
+                index += 1
+
+    # ---------------------------------------------------------------- checkpoints
+    def latest_checkpoint(self) -> SignedCheckpoint | None:
+        try:
+            note = (self.dir / "checkpoint").read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        return SignedCheckpoint(open_checkpoint(note, self.verifier), note)
+
+    def stored_checkpoints(self) -> Iterator[tuple[Path, str]]:
+        for path in sorted((self.dir / "checkpoints").iterdir()):
+            yield path, path.read_text(encoding="utf-8", errors="replace")
+
+    def receipt(self, index: int) -> Receipt:
+        """A C2SP tlog-proof for entry ``index`` against the latest signed checkpoint."""
+        latest = self.latest_checkpoint()
+        if latest is None or latest.checkpoint.size <= index:
+            raise LedgerError(
+                f"entry {index} is not yet covered by a signed checkpoint; run any command "
+                "that writes (or `svidok checkpoint`) to sign one"
+            )
+        size = latest.checkpoint.size
+        proof = self.tree.inclusion_proof(index, size)
+        return Receipt(index=index, proof=tuple(proof), checkpoint_note=latest.note,
+                       extra=self.read_raw(index))
+
+    # ------------------------------------------------------------------- writing
+    @contextmanager
+    def locked(self, timeout: float = 120.0) -> Iterator[None]:
+        """Hold the writer lock; on entry, take in others' appends and set aside a torn tail."""
+        if self._lock_fd is not None:
+            yield
+            return
+        fd = os.open(self.dir / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    os.close(fd)
+                    raise
+                if time.monotonic() > deadline:
+                    os.close(fd)
+                    raise LedgerLockedError(
+                        f"another Svidok process has held the ledger lock for over {timeout:.0f} s"
+                    ) from None
+                time.sleep(0.01)
+        self._lock_fd = fd
+        try:
+            self._recover()
+            yield
+        finally:
+            self._lock_fd = None
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def _recover(self) -> None:
+        if self.end > self._file_size():
+            self._reset_cache()
+        torn = self.refresh()
+        latest = self.latest_checkpoint()
+        if latest is not None and self.size < latest.checkpoint.size:
+            raise LedgerCorruptError(
+                f"the ledger holds {self.size} valid entries but a checkpoint was signed for "
+                f"{latest.checkpoint.size}: entries were removed or damaged"
+            )
+        if torn is not None:
+            with self.path.open("rb") as fh:
+                fh.seek(torn.offset)
+                data = fh.read()
+            stamp = format_time_now_compact()
+            atomic_write(self.dir / "torn" / f"{stamp}-at-{torn.offset}.bin", data)
+            with self.path.open("r+b") as fh:
+                fh.truncate(torn.offset)
+                os.fsync(fh.fileno())
+        self._write_cache()
+
+    def _require_lock(self) -> None:
+        if self._lock_fd is None:
+            raise LedgerError("the ledger must be locked for writing")
+
+    def append(self, drafts: Sequence[Draft]) -> list[Entry]:
+        """Append entries durably (one write, one fsync for the whole group)."""
+        self._require_lock()
+        entries: list[Entry] = []
+        base = self.size
+        for i, draft in enumerate(drafts):
+            entries.append(Entry.create(draft, base + i))
+        if not entries:
+            return entries
+        blob = b"".join(e.raw + b"\n" for e in entries)
+        fd = os.open(self.path, os.O_WRONLY | os.O_APPEND)
+        try:
+            view = memoryview(blob)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        offset = self.end
+        for e in entries:
+            offset += len(e.raw) + 1
+            self._ends.append(offset)
+        self.tree.extend(leaf_hash(e.raw) for e in entries)
+        self._write_cache()
+        return entries
+
+    def _write_cache(self) -> None:
+        """Bring the derived caches up to the in-memory state (not fsynced: they are derived)."""
+        leaves_path = self.dir / "cache" / "leaves.bin"
+        ends_path = self.dir / "cache" / "ends.bin"
+        have = min(_size(leaves_path) // 32, _size(ends_path) // _END.size)
+        if have > self.size:
+            have = 0
+        with leaves_path.open("r+b" if leaves_path.exists() else "wb") as fh:
+            fh.truncate(have * 32)
+            fh.seek(have * 32)
+            fh.write(self.tree.leaf_bytes()[have * 32:])
+        with ends_path.open("r+b" if ends_path.exists() else "wb") as fh:
+            fh.truncate(have * _END.size)
+            fh.seek(have * _END.size)
+            fh.write(b"".join(_END.pack(e) for e in self._ends[have:]))
+
+    def sign(self) -> SignedCheckpoint | None:
+        """Sign a checkpoint for the current tree, unless the latest one already covers it.
+
+        Refuses (``InconsistentTreeError``) when the tree does not extend the latest signed
+        checkpoint: the log never signs two inconsistent checkpoints.
+        """
+        self._require_lock()
+        if self.signer is None:
+            raise LedgerError("this data home has no signing key")
+        latest = self.latest_checkpoint()
+        size = self.size
+        if latest is not None:
+            old = latest.checkpoint
+            if size < old.size:
+                raise InconsistentTreeError(
+                    f"the ledger has {size} entries but {old.size} were already signed"
+                )
+            try:
+                verify_consistency(old.size, size, self.tree.consistency_proof(old.size, size),
+                                   old.root_hash, self.tree.root(size))
+            except Exception as exc:
+                raise InconsistentTreeError(
+                    f"the ledger no longer matches the checkpoint signed at size {old.size}: {exc}"
+                ) from exc
+            if size == old.size:
+                return latest
+        cp = Checkpoint(origin=self.origin, size=size, root_hash=self.tree.root(size))
+        note = sign_checkpoint(cp, self.signer)
+        data = note.encode("utf-8")
+        atomic_write(self.dir / "checkpoints" / f"{size:020d}.note", data)
+        atomic_write(self.dir / "checkpoint", data)
+        return SignedCheckpoint(cp, note)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def format_time_now_compact() -> str:
+    return format_time(datetime.now(UTC)).replace(":", "").replace("-", "")

@@ -1,0 +1,349 @@
+"""``svidok verify``: check a data home without trusting its catalog or caches.
+
+What is checked, in order:
+
+1. every stored byte against its digest (OCFL inventories, sidecars, content; ``--quick``
+   checks sizes and inventories but does not re-hash content);
+2. the ledger file from scratch: every line canonical and in order, the RFC 9162 tree
+   recomputed; the latest signed checkpoint's signature and root; every stored checkpoint
+   consistent with the current tree; every external checkpoint given with ``--against``
+   consistent with it (this is how a rewritten or rolled-back archive is caught);
+3. accounting: every object in the store named by an acquisition, and every acquisition's
+   object present with the recorded size;
+4. the catalog equal to a fresh projection of the ledger.
+
+Findings are *problems* (the archive is not as the ledger says) or *notes* (harmless,
+e.g. an interrupted write that the next command will complete).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from svidok.catalog import Catalog
+from svidok.errors import FormatError, LedgerCorruptError, ProofError, SignatureError, SvidokError
+from svidok.home import Home
+from svidok.ledger.checkpoint import Checkpoint, open_checkpoint
+from svidok.ledger.entries import Entry
+from svidok.ledger.log import ENTRIES
+from svidok.ledger.merkle import HashTree, leaf_hash, verify_consistency
+from svidok.ledger.note import Verifier
+from svidok.store.ocfl import ObjectInfo
+from svidok.store.problems import StoreProblem
+
+Severity = Literal["problem", "note"]
+_READ = 16 << 20
+
+
+@dataclass(frozen=True)
+class Finding:
+    severity: Severity
+    area: str  # store, ledger, checkpoint, accounting, catalog
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.severity}: [{self.area}] {self.message}"
+
+
+@dataclass
+class VerifyReport:
+    findings: list[Finding] = field(default_factory=list)
+    objects: int = 0
+    bytes_checked: int = 0
+    entries: int = 0
+    checkpoint_size: int | None = None
+    external_checked: int = 0
+
+    @property
+    def problems(self) -> list[Finding]:
+        return [f for f in self.findings if f.severity == "problem"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def problem(self, area: str, message: str) -> None:
+        self.findings.append(Finding("problem", area, message))
+
+    def note(self, area: str, message: str) -> None:
+        self.findings.append(Finding("note", area, message))
+
+
+@dataclass
+class _LedgerScan:
+    tree: HashTree
+    entries: list[Entry]
+    torn_bytes: int = 0
+
+
+def verify(home: Home, *, against: Iterable[Path] = (), quick: bool = False,
+           trusted: Iterable[Verifier] = (),
+           progress: Callable[[str, int, int | None], None] | None = None) -> VerifyReport:
+    """Run every check; never raises for what it finds (only for what stops it running)."""
+    report = VerifyReport()
+    step = progress or (lambda _stage, _n, _total: None)
+    stored = _check_store(home, report, quick, step)
+    scan = _check_ledger(home, report, step)
+    if scan is None:
+        return report
+    report.entries = scan.tree.size
+    verifiers = list(trusted) or [home.verifier]
+    _check_key(home, scan, report)
+    _check_checkpoints(home, scan.tree, verifiers, against, report)
+    _check_accounting(home, scan.entries, stored, report)
+    _check_catalog(home, scan.entries, report)
+    return report
+
+
+# ------------------------------------------------------------------------- store
+def _check_store(home: Home, report: VerifyReport, quick: bool,
+                 step: Callable[[str, int, int | None], None]) -> dict[str, ObjectInfo]:
+    stored: dict[str, ObjectInfo] = {}
+    total = _store_bytes(home.store.root) if not quick else None
+    done = 0
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        step("store", done, total)
+
+    for item in home.store.scan(fixity=not quick, progress=advance):
+        if isinstance(item, StoreProblem):
+            if item.severity == "error":
+                report.problem("store", str(item))
+            else:
+                report.note("store", str(item))
+        else:
+            stored[item.id] = item
+    report.objects = len(stored)
+    report.bytes_checked = done
+    return stored
+
+
+def _store_bytes(root: Path) -> int:
+    total = 0
+    for path in root.rglob("*"):
+        try:
+            if path.is_file() and not path.is_symlink():
+                total += path.stat().st_size
+        except OSError:
+            continue
+    return total
+
+
+# ------------------------------------------------------------------------ ledger
+def _check_ledger(home: Home, report: VerifyReport,
+                  step: Callable[[str, int, int | None], None]) -> _LedgerScan | None:
+    path = home.ledger.dir / ENTRIES
+    try:
+        size = path.stat().st_size
+        fh = path.open("rb")
+    except OSError as exc:
+        report.problem("ledger", f"cannot read the ledger file {path}: {exc}")
+        return None
+    tree = HashTree()
+    entries: list[Entry] = []
+    leaves: list[bytes] = []
+    done = 0
+    pending = b""
+    torn_bytes = 0
+    bad: str | None = None
+    with fh:
+        while bad is None:
+            chunk = fh.read(_READ)
+            if not chunk:
+                break
+            done += len(chunk)
+            pending += chunk
+            lines = pending.split(b"\n")
+            pending = lines.pop()
+            for line in lines:
+                index = len(entries)
+                try:
+                    entries.append(Entry.parse(line, expected_index=index))
+                except LedgerCorruptError as exc:
+                    bad = str(exc)
+                    torn_bytes = size - sum(len(e.raw) + 1 for e in entries)
+                    break
+                leaves.append(leaf_hash(line))
+            step("ledger", done, size)
+    if bad is None and pending:
+        torn_bytes = len(pending)
+    tree.extend(leaves)
+    scan = _LedgerScan(tree, entries, torn_bytes)
+    signed = _latest_signed_size(home)
+    if torn_bytes:
+        where = f"after entry {len(entries) - 1}" if entries else "at the start"
+        if signed is not None and len(entries) < signed:
+            report.problem("ledger", f"{bad or 'an incomplete line'} ({where}); the ledger "
+                           f"has only {len(entries)} valid entries but {signed} were signed")
+        else:
+            report.note("ledger", f"{torn_bytes} bytes of an interrupted write {where}, not "
+                        "covered by any checkpoint; the next command sets them aside")
+    return scan
+
+
+def _latest_signed_size(home: Home) -> int | None:
+    try:
+        text = (home.ledger.dir / "checkpoint").read_text(encoding="utf-8")
+        return Checkpoint.parse(text.split("\n\n", 1)[0] + "\n").size
+    except (OSError, FormatError, ValueError):
+        return None
+
+
+def _check_key(home: Home, scan: _LedgerScan, report: VerifyReport) -> None:
+    if not scan.entries or scan.entries[0].type != "init":
+        report.problem("ledger", "the first entry is not the data home's init entry")
+        return
+    vkey = scan.entries[0].data.get("vkey")
+    if vkey != home.verifier.to_vkey():
+        report.problem("ledger", "keys/ledger.pub is not the key recorded when the home was created")
+
+
+# ------------------------------------------------------------------- checkpoints
+def _open_with(note: str, verifiers: list[Verifier]) -> Checkpoint:
+    last: Exception | None = None
+    for v in verifiers:
+        try:
+            return open_checkpoint(note, v)
+        except (SignatureError, FormatError) as exc:
+            last = exc
+    raise SignatureError(str(last) if last else "no key to check the signature with")
+
+
+def _check_one(tree: HashTree, cp: Checkpoint, origin: str, label: str,
+               report: VerifyReport) -> None:
+    if cp.origin != origin:
+        report.problem("checkpoint", f"{label} is for log {cp.origin!r}, not {origin!r}")
+        return
+    if cp.size > tree.size:
+        report.problem("checkpoint", f"{label} covers {cp.size} entries but the ledger has "
+                       f"only {tree.size}: entries were removed (rolled back)")
+        return
+    try:
+        verify_consistency(cp.size, tree.size, tree.consistency_proof(cp.size, tree.size),
+                           cp.root_hash, tree.root())
+    except ProofError:
+        report.problem("checkpoint", f"{label} (size {cp.size}) is inconsistent with the ledger: "
+                       "entries it covers were changed, removed or reordered")
+
+
+def _check_checkpoints(home: Home, tree: HashTree, verifiers: list[Verifier],
+                       against: Iterable[Path], report: VerifyReport) -> None:
+    origin = home.config.origin
+    try:
+        latest_text = (home.ledger.dir / "checkpoint").read_text(encoding="utf-8")
+    except OSError:
+        report.problem("checkpoint", "the ledger has no signed checkpoint")
+        latest_text = None
+    if latest_text is not None:
+        try:
+            latest = _open_with(latest_text, verifiers)
+            report.checkpoint_size = latest.size
+            _check_one(tree, latest, origin, "the latest checkpoint", report)
+            if latest.size < tree.size:
+                report.note("checkpoint", f"{tree.size - latest.size} entries are not yet "
+                            "covered by a signed checkpoint (the next command signs them)")
+        except (SignatureError, FormatError) as exc:
+            report.problem("checkpoint", f"the latest checkpoint does not verify: {exc}")
+    for path, text in home.ledger.stored_checkpoints():
+        try:
+            cp = _open_with(text, verifiers)
+        except (SignatureError, FormatError) as exc:
+            report.problem("checkpoint", f"stored checkpoint {path.name} does not verify: {exc}")
+            continue
+        _check_one(tree, cp, origin, f"stored checkpoint {path.name}", report)
+    for path in against:
+        try:
+            text = path.read_text(encoding="utf-8")
+            cp = _open_with(text, verifiers)
+        except (OSError, UnicodeDecodeError) as exc:
+            report.problem("checkpoint", f"cannot read {path}: {exc}")
+            continue
+        except (SignatureError, FormatError) as exc:
+            report.problem("checkpoint", f"{path} is not a checkpoint signed by this log's "
+                           f"key: {exc}")
+            continue
+        report.external_checked += 1
+        _check_one(tree, cp, origin, f"external checkpoint {path}", report)
+
+
+# -------------------------------------------------------------------- accounting
+def _check_accounting(home: Home, entries: list[Entry], stored: Mapping[str, ObjectInfo],
+                      report: VerifyReport) -> None:
+    named: dict[str, Entry] = {}
+    for e in entries:
+        if e.type == "acquisition":
+            oid = str(e.data.get("object"))
+            named.setdefault(oid, e)
+            info = stored.get(oid)
+            if info is None:
+                report.problem("accounting", f"entry {e.index} records object {oid}, "
+                               "which is not in the store")
+            elif info.size != e.data.get("size"):
+                report.problem("accounting", f"entry {e.index} records {e.data.get('size')} "
+                               f"bytes for {oid}, the store holds {info.size}")
+    pending = {str(d.data.get("object")) for _, drafts in home.pending_intents() for d in drafts}
+    for oid in stored:
+        if oid in named:
+            continue
+        if oid in pending:
+            report.note("accounting", f"object {oid} is from an interrupted or running intake; "
+                        "the next command records it")
+        else:
+            report.problem("accounting", f"object {oid} is in the store but no ledger entry "
+                           "accounts for it")
+
+
+# ----------------------------------------------------------------------- catalog
+def _check_catalog(home: Home, entries: list[Entry], report: VerifyReport) -> None:
+    try:
+        applied = home.catalog.applied()
+        live = home.catalog.dump()
+    except Exception as exc:  # any database failure is a finding, not a crash
+        report.problem("catalog", f"cannot read the catalog: {exc}")
+        return
+    if applied > len(entries):
+        report.problem("catalog", f"the catalog reflects {applied} entries but the ledger has "
+                       f"{len(entries)} valid ones")
+        return
+    if applied < len(entries):
+        report.note("catalog", f"the catalog is {len(entries) - applied} entries behind the "
+                    "ledger (the next command brings it up to date)")
+    fresh = Catalog.in_memory()
+    try:
+        for start in range(0, applied, 5000):
+            fresh.apply(entries[start:min(start + 5000, applied)])
+        expected = fresh.dump()
+    except SvidokError as exc:
+        report.problem("catalog", f"the ledger cannot be projected: {exc}")
+        return
+    finally:
+        fresh.close()
+    for table, rows in expected.items():
+        have = live.get(table, [])
+        if have != rows:
+            for message in _diff(table, rows, have):
+                report.problem("catalog", message)
+
+
+def _diff(table: str, expected: list[tuple[Any, ...]], have: list[tuple[Any, ...]]) -> Iterator[str]:
+    exp = {r[0]: r for r in expected}
+    got = {r[0]: r for r in have}
+    shown = 0
+    for key in sorted(set(exp) | set(got), key=str):
+        if exp.get(key) == got.get(key):
+            continue
+        shown += 1
+        if shown > 20:
+            yield f"table {table}: more differences not shown"
+            return
+        if key not in got:
+            yield f"table {table}: row {key!r} from the ledger is missing"
+        elif key not in exp:
+            yield f"table {table}: row {key!r} is not in the ledger"
+        else:
+            yield f"table {table}: row {key!r} differs from the ledger"
