@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import getpass
 import hashlib
-import json
 import os
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -28,12 +26,13 @@ from rich.table import Table
 from svidok import __version__
 from svidok.errors import SvidokError
 from svidok.home import Home, resolve_home
+from svidok.intake.ingest import FileOutcome
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
+                  pretty_exceptions_enable=False,
                   help="Svidok: an evidence locker with a tamper-evident custody ledger.")
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
-F = TypeVar("F", bound=Callable[..., Any])
 
 HomeOpt = Annotated[Path | None, typer.Option(
     "--home", envvar="SVIDOK_HOME", show_default=False,
@@ -137,15 +136,15 @@ class _IngestBar(Progress):
         self._files: TaskID | None = None
         self._bytes: TaskID | None = None
 
-    def planned(self, files: int, total_bytes: int) -> None:
+    def on_planned(self, files: int, total_bytes: int) -> None:
         self._files = self.add_task("files", total=files)
         self._bytes = self.add_task("bytes", total=total_bytes)
 
-    def advanced(self, nbytes: int) -> None:
+    def on_bytes(self, nbytes: int) -> None:
         if self._bytes is not None:
             self.advance(self._bytes, nbytes)
 
-    def finished(self, outcome: Any) -> None:
+    def on_outcome(self, outcome: FileOutcome) -> None:
         if self._files is not None and outcome.size is not None:
             self.advance(self._files, 1)
 
@@ -304,9 +303,7 @@ def _write_text(text: str, output: Path | None) -> None:
 def main() -> None:
     """Console entry point: errors become one line and an exit status, never a traceback."""
     try:
-        app(standalone_mode=False)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
+        app()
     except SvidokError as exc:
         err.print(f"svidok: {exc}", markup=False)
         sys.exit(2)
@@ -314,17 +311,7 @@ def main() -> None:
         err.print("svidok: interrupted", markup=False)
         sys.exit(130)
     except Exception as exc:  # the last line of defence: never a stack trace
-        import click
-
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(130)
         if os.environ.get("SVIDOK_DEBUG"):
             raise
         err.print(f"svidok: internal error ({type(exc).__name__}): {exc}", markup=False)
         sys.exit(2)
-
-
-_ = json

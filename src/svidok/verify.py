@@ -283,9 +283,9 @@ def _check_accounting(home: Home, entries: list[Entry], stored: Mapping[str, Obj
             if info is None:
                 report.problem("accounting", f"entry {e.index} records object {oid}, "
                                "which is not in the store")
-            elif info.size != e.data.get("size"):
+            elif _original_size(info) != e.data.get("size"):
                 report.problem("accounting", f"entry {e.index} records {e.data.get('size')} "
-                               f"bytes for {oid}, the store holds {info.size}")
+                               f"bytes for {oid}, the store holds {_original_size(info)}")
     pending = {str(d.data.get("object")) for _, drafts in home.pending_intents() for d in drafts}
     for oid in stored:
         if oid in named:
@@ -296,6 +296,15 @@ def _check_accounting(home: Home, entries: list[Entry], stored: Mapping[str, Obj
         else:
             report.problem("accounting", f"object {oid} is in the store but no ledger entry "
                            "accounts for it")
+
+
+def _original_size(info: ObjectInfo) -> int | None:
+    """Size of the file holding the original bytes (the digest the object id names)."""
+    digest = info.id.removeprefix("sha256:")
+    for f in info.files:
+        if f.digest == digest:
+            return f.size
+    return None
 
 
 # ----------------------------------------------------------------------- catalog

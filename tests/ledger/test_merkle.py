@@ -180,8 +180,8 @@ def test_reference_implementation_reproduces_published_hashes() -> None:
         for index, want in enumerate(nodes):
             width = 1 << level
             assert ref_mth(GOLDEN_ENTRIES[index * width : (index + 1) * width]) == unhex(want)
-    for size, want in enumerate(GOLDEN_ROOTS):
-        assert ref_mth(GOLDEN_ENTRIES[:size]) == want
+    for size, root in enumerate(GOLDEN_ROOTS):
+        assert ref_mth(GOLDEN_ENTRIES[:size]) == root
 
 
 @pytest.mark.parametrize("size", range(len(GOLDEN_ROOTS)))
@@ -201,47 +201,186 @@ def test_golden_leaves() -> None:
     assert [tree.leaf(i) for i in range(tree.size)] == [unhex(x) for x in tv.NODE_HASHES[0]]
 
 
-def _probe_id(probe: tuple[object, ...]) -> str:
-    return str(probe[0])
+# Known-good reference proofs in the tree of the 8 published leaves, as verifier arguments.
+InclusionArgs = tuple[bytes, int, int, list[bytes], bytes]  # leaf, index, size, proof, root
+ConsistencyArgs = tuple[int, int, list[bytes], bytes, bytes]  # size1, size2, proof, roots
 
 
-# Svidok requires every hash to be HASH_SIZE bytes. Upstream skips that check when the two
-# sizes are equal, so it accepts this probe whose equal "roots" are the 12 bytes
-# "don't care 2"; Svidok rejects it. The same case with real hashes is accepted in
-# test_consistency_edge_cases.
-CONSISTENCY_PROBE_OVERRIDES = {"additional/sizes-are-equal-one-and-proof-is-empty.json"}
+def reference_inclusion(leaf: int, size: int, proof: tuple[str, ...]) -> InclusionArgs:
+    index = leaf - 1  # upstream numbers leaves from 1
+    return GOLDEN_LEAF_HASHES[index], index, size, [unhex(p) for p in proof], GOLDEN_ROOTS[size]
 
 
-@pytest.mark.parametrize("probe", tv.INCLUSION_PROBES, ids=_probe_id)
-def test_published_inclusion_probe(
-    probe: tuple[str, int, int, str, str, tuple[str, ...], bool],
-) -> None:
-    _, index, size, root_hex, leaf_hex, proof_hex, want_error = probe
-    root, leaf, proof = unhex(root_hex), unhex(leaf_hex), [unhex(p) for p in proof_hex]
-    if want_error:
-        with pytest.raises(ProofError):
-            verify_inclusion(leaf, index, size, proof, root)
-        return
+def reference_consistency(size1: int, size2: int, proof: tuple[str, ...]) -> ConsistencyArgs:
+    return size1, size2, [unhex(p) for p in proof], GOLDEN_ROOTS[size1], GOLDEN_ROOTS[size2]
+
+
+REFERENCE_INCLUSIONS = {f"entry{c[0] - 1}-size{c[1]}": c for c in tv.INCLUSION_PROOFS}
+REFERENCE_CONSISTENCIES = {f"size{c[0]}-size{c[1]}": c for c in tv.CONSISTENCY_PROOFS}
+SOME_HASH = unhex(tv.SOME_HASH)
+HUGE = 1 << 64  # past uint64: catches sizes and indices that wrap or are truncated
+
+
+@pytest.mark.parametrize("name", REFERENCE_INCLUSIONS)
+def test_reference_inclusion_proof(name: str) -> None:
+    leaf, index, size, proof, root = reference_inclusion(*REFERENCE_INCLUSIONS[name])
     verify_inclusion(leaf, index, size, proof, root)
     assert root_from_inclusion_proof(leaf, index, size, proof) == root
-    if size <= len(GOLDEN_ROOTS) and root == GOLDEN_ROOTS[size]:  # a proof in the golden tree
-        assert leaf == GOLDEN_LEAF_HASHES[index]
-        assert HashTree(GOLDEN_LEAF_HASHES).inclusion_proof(index, size) == proof
+    assert HashTree(GOLDEN_LEAF_HASHES).inclusion_proof(index, size) == proof
+    assert hashes(ref_path(index, GOLDEN_ENTRIES[:size])) == proof  # guards the oracle
 
 
-@pytest.mark.parametrize("probe", tv.CONSISTENCY_PROBES, ids=_probe_id)
-def test_published_consistency_probe(
-    probe: tuple[str, int, int, str, str, tuple[str, ...], bool],
-) -> None:
-    name, size1, size2, root1_hex, root2_hex, proof_hex, want_error = probe
-    root1, root2, proof = unhex(root1_hex), unhex(root2_hex), [unhex(p) for p in proof_hex]
-    if want_error or name in CONSISTENCY_PROBE_OVERRIDES:
-        with pytest.raises(ProofError):
-            verify_consistency(size1, size2, proof, root1, root2)
-        return
+@pytest.mark.parametrize("name", REFERENCE_CONSISTENCIES)
+def test_reference_consistency_proof(name: str) -> None:
+    size1, size2, proof, root1, root2 = reference_consistency(*REFERENCE_CONSISTENCIES[name])
     verify_consistency(size1, size2, proof, root1, root2)
-    assert root1 == GOLDEN_ROOTS[size1] and root2 == GOLDEN_ROOTS[size2]
     assert HashTree(GOLDEN_LEAF_HASHES).consistency_proof(size1, size2) == proof
+    if size1 < size2:
+        assert hashes(ref_proof(size1, GOLDEN_ENTRIES[:size2])) == proof
+
+
+# Corrupted probes, derived here from each good proof in the spirit of upstream's
+# testdata/{inclusion,consistency}: every one must be rejected unless marked otherwise.
+
+
+def replacements(right: bytes, *known: bytes) -> Iterator[tuple[str, bytes]]:
+    """Hashes to put in place of ``right``: each of its bit flips, junk, other known hashes."""
+    for bit in range(8 * len(right)):
+        yield f"bit {bit} flipped", flip(right, bit)
+    junk = [b"", b"WrongLeaf", right[:-1], right + b"\x00", bytes(HASH_SIZE), SOME_HASH]
+    for other in [*junk, EMPTY_ROOT, *GOLDEN_LEAF_HASHES, *GOLDEN_ROOTS, *known]:
+        if other != right:
+            yield f"replaced by {other.hex() or 'nothing'}", other
+
+
+def garbled(proof: list[bytes], *known: bytes) -> Iterator[tuple[str, list[bytes]]]:
+    """Proofs of another length or order than ``proof``, or with one hash changed."""
+    if proof:
+        yield "empty proof", []
+        yield "doubled proof", proof + proof
+    if len(proof) > 1:
+        yield "reversed proof", proof[::-1]
+    for i, right in enumerate(proof):
+        yield f"truncated to {i} hashes", proof[:i]
+        yield f"proof[{i}] dropped", proof[:i] + proof[i + 1 :]
+        if i + 1 < len(proof) and proof[i + 1] != right:
+            swapped = [*proof[:i], proof[i + 1], right, *proof[i + 2 :]]
+            yield f"proof[{i}] and proof[{i + 1}] swapped", swapped
+        for what, wrong in replacements(right, *known):
+            yield f"proof[{i}] {what}", [*proof[:i], wrong, *proof[i + 1 :]]
+    extras = [b"", bytes(HASH_SIZE), SOME_HASH, EMPTY_ROOT, *known, *proof]
+    for at in range(len(proof) + 1):
+        for extra in extras:
+            longer = [*proof[:at], extra, *proof[at:]]
+            yield f"{extra.hex() or 'empty hash'} inserted at {at}", longer
+
+
+def moved(n: int) -> set[int]:
+    """Small sizes or indices near ``n`` (negative and zero included)."""
+    return {n - 2, n - 1, n + 1, n ^ 1, n ^ 2, 2 * n, n // 2, 0, -1}
+
+
+def inclusion_probes(case: InclusionArgs) -> Iterator[tuple[str, InclusionArgs, bool]]:
+    """(description, arguments, whether they must verify) for corruptions of ``case``."""
+    leaf, index, size, proof, root = case
+    for what, bad in garbled(proof, leaf, root):
+        yield what, (leaf, index, size, bad, root), False
+    for what, wrong in replacements(leaf, root, *proof):
+        yield f"leaf {what}", (wrong, index, size, proof, root), False
+    for what, wrong in replacements(root, leaf, *proof):
+        yield f"root {what}", (leaf, index, size, proof, wrong), False
+    # Shortened or lengthened proofs, each with the root it leads to if its length is trusted.
+    want_shape = inclusion_shape(index, size)
+    assert want_shape is not None
+    partial = leaf
+    for i, (kind, h) in enumerate(zip(want_shape, proof, strict=True)):
+        yield f"truncated to {i} hashes, to match", (leaf, index, size, proof[:i], partial), False
+        partial = node_hash(partial, h) if kind == "right" else node_hash(h, partial)
+    assert partial == root
+    for extra in (leaf, root, SOME_HASH):
+        for wrong in (node_hash(extra, root), node_hash(root, extra)):
+            yield "extended, to match", (leaf, index, size, [*proof, extra], wrong), False
+    # A proof does not carry the tree size: it verifies exactly where PATH has its shape.
+    for i in moved(index) | {index, size, size - 1}:
+        for n in moved(size) | {size, index, index + 1}:
+            if (i, n) != (index, size):
+                ok = inclusion_shape(i, n) == want_shape
+                yield f"index {i}, size {n}", (leaf, i, n, proof, root), ok
+    for i, n in [(index + HUGE, size), (index - HUGE, size), (index, size + HUGE)]:
+        yield f"index {i}, size {n}", (leaf, i, n, proof, root), False
+    for i, n in [(HUGE - 1, HUGE), (HUGE + index, HUGE + size), (index, HUGE - 1)]:
+        yield f"index {i}, size {n}", (leaf, i, n, proof, root), False
+
+
+def consistency_class(size1: int, size2: int) -> object:
+    """What a verifier checks for these sizes: trees with the same class share proofs."""
+    if not 0 <= size1 <= size2:
+        return None
+    if size1 == size2 or size1 == 0:
+        return "equal" if size1 == size2 else "from empty"
+    return consistency_shape(size1, size2)
+
+
+def consistency_probes(case: ConsistencyArgs) -> Iterator[tuple[str, ConsistencyArgs, bool]]:
+    size1, size2, proof, root1, root2 = case
+    for what, bad in garbled(proof, root1, root2):
+        yield what, (size1, size2, bad, root1, root2), False
+    for what, wrong in replacements(root1, root2, *proof):
+        yield f"root1 {what}", (size1, size2, proof, wrong, root2), False
+    for what, wrong in replacements(root2, root1, *proof):
+        yield f"root2 {what}", (size1, size2, proof, root1, wrong), False
+    if root1 != root2:
+        yield "swapped roots", (size2, size1, proof, root2, root1), False
+        yield "swapped roots, same sizes", (size1, size2, proof, root2, root1), False
+    want_class = consistency_class(size1, size2)
+    for m in moved(size1) | {size1, size2, size2 - 1, size2 + 1}:
+        for n in moved(size2) | {size2, size1, size1 + 1}:
+            if (m, n) != (size1, size2):
+                ok = consistency_class(m, n) == want_class and (m > 0 or root1 == EMPTY_ROOT)
+                yield f"sizes {m}, {n}", (m, n, proof, root1, root2), ok
+    for m, n in [(size1 + HUGE, size2), (size1, size2 + HUGE), (size1 + HUGE, size2 + HUGE)]:
+        yield f"sizes {m}, {n}", (m, n, proof, root1, root2), m == n  # equal sizes stay equal
+    yield f"sizes {size1 - HUGE}, {size2}", (size1 - HUGE, size2, proof, root1, root2), False
+
+
+def inclusion_verifies(args: InclusionArgs) -> bool:
+    leaf, index, size, proof, root = args
+    try:
+        verify_inclusion(leaf, index, size, proof, root)
+    except ProofError:
+        verified = False
+    else:
+        verified = True
+    try:
+        computed: bytes | None = root_from_inclusion_proof(leaf, index, size, proof)
+    except ProofError:
+        computed = None
+    assert verified == (computed == root), f"root_from_inclusion_proof disagrees: {args}"
+    return verified
+
+
+def consistency_verifies(args: ConsistencyArgs) -> bool:
+    try:
+        verify_consistency(*args)
+    except ProofError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("name", REFERENCE_INCLUSIONS)
+def test_corrupted_inclusion_proofs_are_rejected(name: str) -> None:
+    probes = list(inclusion_probes(reference_inclusion(*REFERENCE_INCLUSIONS[name])))
+    wrong = [what for what, args, ok in probes if inclusion_verifies(args) != ok]
+    assert not wrong, f"{len(wrong)} of {len(probes)} probes misjudged: {wrong[:10]}"
+    assert len(probes) > 500
+
+
+@pytest.mark.parametrize("name", REFERENCE_CONSISTENCIES)
+def test_corrupted_consistency_proofs_are_rejected(name: str) -> None:
+    probes = list(consistency_probes(reference_consistency(*REFERENCE_CONSISTENCIES[name])))
+    wrong = [what for what, args, ok in probes if consistency_verifies(args) != ok]
+    assert not wrong, f"{len(wrong)} of {len(probes)} probes misjudged: {wrong[:10]}"
+    assert len(probes) > 500
 
 
 def _expected_from_layout(
@@ -440,7 +579,8 @@ def test_inclusion_rejects_dropped_or_added_hash(
     case: tuple[bytes, int, int, list[bytes], bytes], data: st.DataObject
 ) -> None:
     leaf, index, size, proof, root = case
-    if proof and data.draw(st.booleans(), label="drop"):
+    drop = data.draw(st.booleans(), label="drop")
+    if proof and drop:
         del proof[data.draw(st.integers(0, len(proof) - 1), label="position")]
     else:
         extra = data.draw(st.sampled_from([b"", leaf, root, *proof, bytes(32)]), label="extra")
@@ -491,7 +631,8 @@ def test_consistency_rejects_dropped_or_added_hash(
     case: tuple[int, int, list[bytes], bytes, bytes], data: st.DataObject
 ) -> None:
     size1, size2, proof, root1, root2 = case
-    if proof and data.draw(st.booleans(), label="drop"):
+    drop = data.draw(st.booleans(), label="drop")
+    if proof and drop:
         del proof[data.draw(st.integers(0, len(proof) - 1), label="position")]
     else:
         extra = data.draw(st.sampled_from([b"", root1, root2, *proof, bytes(32)]), label="extra")
@@ -597,9 +738,7 @@ def test_empty_and_whole_tree_proofs() -> None:
 
 
 @pytest.mark.parametrize("n", [1, 2, 3, 1000, 1024, 1025])
-def test_building_hashes_each_interior_node_once(
-    n: int, count_hashes: Callable[[], int]
-) -> None:
+def test_building_hashes_each_interior_node_once(n: int, count_hashes: Callable[[], int]) -> None:
     leaves = [ref_leaf(e) for e in synthetic_entries(n)]
     interior_nodes = n - n.bit_count()  # complete subtrees of two or more leaves
     appended = HashTree()

@@ -10,6 +10,8 @@ import base64
 import dataclasses
 import hashlib
 import string
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -309,6 +311,7 @@ def test_generated_keys_round_trip_and_hide_the_seed() -> None:
     signer = Signer.generate("svidok.local/test")
     again = Signer.from_skey(signer.to_skey())
     assert again.verifier() == signer.verifier()
+    assert signer.public_key == signer.verifier().public_key
     assert Verifier.from_vkey(signer.verifier().to_vkey()) == signer.verifier()
     assert signer.to_skey().startswith("PRIVATE+KEY+svidok.local/test+")
     seed_b64 = signer.to_skey().rsplit("+", 1)[1]
@@ -381,6 +384,14 @@ def test_sign_same_key_twice_writes_one_line(peter_signer: Signer) -> None:
 def test_sign_rejects_bad_text(text: str, peter_signer: Signer) -> None:
     with pytest.raises(FormatError):
         sign_note(text, peter_signer)
+
+
+def test_sign_refuses_two_keys_sharing_name_and_id() -> None:
+    # Only a 32-bit collision makes this happen; simulate one.
+    first, second = Signer.generate("example.com/k"), Signer.generate("example.com/k")
+    second.key_id = first.key_id
+    with pytest.raises(SignatureError, match="share the name"):
+        sign_note(TEXT, first, second)
 
 
 def test_sign_needs_a_signer() -> None:
@@ -559,10 +570,12 @@ def _signed(peter_signer: Signer) -> str:
     return sign_note(TEXT, peter_signer)
 
 
-TAMPERINGS = {
+TAMPERINGS: dict[str, Callable[[str], str]] = {
     "changed word": lambda n: n.replace("cryptography", "cryptograhpy", 1),
     "changed letter case": lambda n: n.replace("If", "if", 1),
-    "text lines swapped": lambda n: "\n".join([n.split("\n")[1], n.split("\n")[0], *n.split("\n")[2:]]),
+    "text lines swapped": lambda n: "\n".join(
+        [n.split("\n")[1], n.split("\n")[0], *n.split("\n")[2:]]
+    ),
     "trailing space in text": lambda n: n.replace("problem,\n", "problem, \n", 1),
     "leading space": lambda n: " " + n,
     "text line added": lambda n: "Hello.\n" + n,
@@ -574,7 +587,7 @@ TAMPERINGS = {
     "signature cut short": lambda n: n.replace("AM=\n", "A==\n"),
 }
 
-MALFORMINGS = {
+MALFORMINGS: dict[str, Callable[[str], str]] = {
     "missing final newline": lambda n: n[:-1],
     "extra final newline": lambda n: n + "\n",
     "CRLF line ends": lambda n: n.replace("\n", "\r\n"),
@@ -681,7 +694,7 @@ def test_note_text_with_blank_lines_round_trips(peter: Verifier, peter_signer: S
 NOTE_ALPHABET = string.ascii_letters + string.digits + "+/= \n—–-\r\t\x00é\u2003"
 
 
-def _mutations(draw: st.DrawFn, base: str) -> str:
+def _mutations(draw: Callable[[st.SearchStrategy[Any]], Any], base: str) -> str:
     chars = list(base)
     for _ in range(draw(st.integers(1, 4))):
         op = draw(st.sampled_from(["insert", "delete", "replace"]))

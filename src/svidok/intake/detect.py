@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 import threading
@@ -120,10 +121,8 @@ def _magic_cookie() -> Any:
             import magic
 
             cookie = magic.Magic(mime=True)
-            try:
+            with contextlib.suppress(Exception):  # an old libmagic keeps its own limit
                 cookie.setparam(magic.MAGIC_PARAM_BYTES_MAX, MAGIC_BYTES_MAX)
-            except Exception:  # noqa: S110 - an old libmagic keeps its own limit
-                pass
             _magic = cookie
         return _magic
 
@@ -133,7 +132,7 @@ def libmagic_version() -> str:
     try:
         import magic
 
-        number = int(magic.version())
+        number = int(getattr(magic, "version")())  # noqa: B009 - untyped in python-magic
     except Exception:
         return "?"
     return f"{number // 100}.{number % 100:02d}"
@@ -200,10 +199,6 @@ def detect_media_type(path: Path) -> str:
 
     Raises :class:`OSError` if the file cannot be opened.
     """
-    info = os.stat(path)
-    special = special_file_type(info.st_mode)
-    if special is not None:
-        return special
     fd, special, _size = open_regular(path)
     if fd is None:
         return special or OCTET_STREAM
@@ -216,3 +211,16 @@ def detect_media_type(path: Path) -> str:
 def extension_for(media_type: str) -> str:
     """The conventional extension (with the dot) for ``media_type``, or ``""`` if unknown."""
     return _EXTENSIONS.get(normalise(media_type), "") if media_type else ""
+
+
+def detect_buffer(head: bytes) -> str:
+    """Media type of content whose first bytes (up to :data:`MAGIC_BYTES_MAX`) are ``head``.
+
+    Used during intake, where the first chunk is already in memory while it is copied.
+    """
+    if not head:
+        return EMPTY
+    try:
+        return normalise(str(_magic_cookie().from_buffer(head[:MAGIC_BYTES_MAX])))
+    except Exception:  # libmagic failures must not stop intake
+        return OCTET_STREAM

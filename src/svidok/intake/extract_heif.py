@@ -13,7 +13,8 @@ import struct
 import warnings
 from typing import IO
 
-from svidok.intake.extract_image import Report, describe, fill_exif
+from svidok.intake.extract_image import fill_exif
+from svidok.intake.extract_model import Report, describe
 
 MAX_META = 4 << 20
 MAX_EXIF = 4 << 20
@@ -55,7 +56,7 @@ class _Reader:
     def uint(self, size: int) -> int:
         if size == 0:
             return 0
-        if size not in (1, 2, 4, 8) or self.pos + size > self.end:
+        if size not in (1, 2, 3, 4, 8) or self.pos + size > self.end:
             raise HeifError("truncated or malformed field")
         value = int.from_bytes(self.data[self.pos : self.pos + size], "big")
         self.pos += size
@@ -230,7 +231,7 @@ def extract_heif(stream: IO[bytes], size: int, report: Report) -> None:
             exif.load(payload[4 + skip :])
             fill_exif(exif, report)
         for warning in caught:
-            report.error(f"damaged EXIF data: {warning.message}")
+            report.error(f"damaged EXIF data: {' '.join(str(warning.message).split())}")
     except MemoryError:
         raise
     except Exception as exc:

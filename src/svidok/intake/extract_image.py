@@ -10,18 +10,30 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import IO, Any
 
-from svidok.intake.extract_model import bytes_to_text
+from svidok.intake.extract_model import Report, bytes_to_text, describe, guarded
 from svidok.intake.extract_times import exif_time, gps_time
 
-# Formats Pillow may try; anything else (EPS, which runs Ghostscript, and the rarer
-# plugins) is refused even if libmagic calls the content an image.
+# Formats Pillow may try (MPO comes through the JPEG plugin); anything else (EPS, which
+# runs Ghostscript, and the rarer plugins) is refused even if libmagic calls the content
+# an image. Formats this Pillow lacks are left out when the list is first used.
 PILLOW_FORMATS = (
-    "JPEG", "MPO", "PNG", "TIFF", "WEBP", "GIF", "BMP", "AVIF", "JPEG2000", "ICO",
-    "PPM", "TGA", "PCX", "DDS", "QOI",
+    "JPEG", "PNG", "TIFF", "WEBP", "GIF", "BMP", "AVIF", "JPEG2000", "ICO", "PPM", "TGA",
+    "PCX", "DDS", "QOI", "PSD",
 )
+_available: tuple[str, ...] | None = None
+
+
+def _formats() -> tuple[str, ...]:
+    global _available
+    if _available is None:
+        from PIL import Image
+
+        Image.init()
+        _available = tuple(f for f in PILLOW_FORMATS if f in Image.OPEN)
+    return _available
 EXIF_IFD, GPS_IFD, INTEROP_IFD, IFD1 = 0x8769, 0x8825, 0xA005, -1
 _POINTERS = {EXIF_IFD, GPS_IFD, INTEROP_IFD, 0x927C}  # 0x927C (MakerNote) is kept as bytes
 _TAGS_MAIN = {
@@ -29,34 +41,6 @@ _TAGS_MAIN = {
     0x8298: "copyright", 0x010E: "image_description",
 }
 _TAGS_EXIF = {0xA431: "body_serial_number", 0xA434: "lens_model", 0xA433: "lens_make"}
-
-
-class Report:
-    """Accumulates metadata and error messages for one file."""
-
-    def __init__(self) -> None:
-        self.metadata: dict[str, object] = {}
-        self.errors: list[str] = []
-        self.fatal = False
-
-    def error(self, message: str) -> None:
-        if message not in self.errors:
-            self.errors.append(message)
-
-
-def guarded(report: Report, what: str, action: Callable[[], None]) -> None:
-    """Run ``action``; an exception becomes an error message (MemoryError propagates)."""
-    try:
-        action()
-    except MemoryError:
-        raise
-    except Exception as exc:
-        report.error(f"{what}: {describe(exc)}")
-
-
-def describe(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    return text if len(text) < 300 else text[:299] + "…"
 
 
 def _text(value: object) -> str | None:
@@ -144,7 +128,8 @@ def fill_exif(exif: Any, report: Report) -> None:
 
     main = dict(exif.items())
     ifds: dict[str, Mapping[int, Any]] = {"IFD0": main}
-    for name, tag in (("Exif", EXIF_IFD), ("GPS", GPS_IFD), ("Interop", INTEROP_IFD), ("IFD1", IFD1)):
+    directories = (("Exif", EXIF_IFD), ("GPS", GPS_IFD), ("Interop", INTEROP_IFD), ("IFD1", IFD1))
+    for name, tag in directories:
         if tag == IFD1 or tag in main or (tag == INTEROP_IFD and EXIF_IFD in main):
             try:
                 ifds[name] = exif.get_ifd(tag)
@@ -188,6 +173,48 @@ def fill_exif(exif: Any, report: Report) -> None:
         meta["exif"] = full
 
 
+def _jpeg_ends(stream: IO[bytes]) -> bool:
+    """Whether an end-of-image marker (FF D9) follows the first start-of-scan (FF DA).
+
+    Inside entropy-coded data a 0xFF byte is always followed by 0x00 or a restart
+    marker, so the first FF D9 after the scan starts is the real end of the image.
+    """
+    stream.seek(0)
+    tail = b""
+    in_scan = False
+    while chunk := stream.read(1 << 20):
+        data = tail + chunk
+        if not in_scan:
+            start = data.find(b"\xff\xda")
+            if start < 0:
+                tail = data[-1:]
+                continue
+            in_scan, data = True, data[start:]
+        if data.find(b"\xff\xd9") >= 0:
+            return True
+        tail = data[-1:]
+    return False
+
+
+def _png_ends(stream: IO[bytes]) -> bool:
+    """Whether the chunk chain reaches IEND with every chunk wholly present."""
+    stream.seek(0, 2)
+    size = stream.tell()
+    pos = 8
+    for _ in range(1 << 20):
+        stream.seek(pos)
+        head = stream.read(8)
+        if len(head) < 8:
+            return False
+        length = int.from_bytes(head[:4], "big")
+        pos += 12 + length
+        if pos > size:
+            return False
+        if head[4:8] == b"IEND":
+            return True
+    return False
+
+
 def extract_image(stream: IO[bytes], report: Report) -> None:
     """Fill ``report`` with image metadata read from ``stream`` (see the schema)."""
     from PIL import Image, UnidentifiedImageError
@@ -195,7 +222,7 @@ def extract_image(stream: IO[bytes], report: Report) -> None:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            im = Image.open(stream, formats=PILLOW_FORMATS)
+            im = Image.open(stream, formats=_formats())
         except Image.DecompressionBombError as exc:
             report.fatal = True
             report.error(f"refused as a possible decompression bomb: {describe(exc)}")
@@ -227,8 +254,17 @@ def extract_image(stream: IO[bytes], report: Report) -> None:
                 pass  # a PNG eXIf chunk after the pixel data would need decoding; not read
             else:
                 guarded(report, "EXIF could not be read", lambda: fill_exif(im.getexif(), report))
+            ended = _jpeg_ends(stream) if im.format in ("JPEG", "MPO") else None
+            ended = _png_ends(stream) if im.format == "PNG" else ended
+            if ended is not None:
+                meta["image_data_complete"] = ended
+                if not ended:
+                    report.error(
+                        "the image data stops before its end marker; the file is probably truncated"
+                    )
     for warning in caught:
+        text = " ".join(str(warning.message).split())
         if issubclass(warning.category, Image.DecompressionBombWarning):
-            report.error(f"decompression-bomb warning (pixels not decoded): {warning.message}")
-        elif "EXIF" in str(warning.message) or "Tag" in str(warning.message):
-            report.error(f"damaged EXIF data: {warning.message}")
+            report.error(f"decompression-bomb warning (pixels not decoded): {text}")
+        elif "EXIF" in text or "Tag" in text:
+            report.error(f"damaged EXIF data: {text}")

@@ -23,14 +23,15 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from collections.abc import Mapping
-from typing import Literal, TypeAlias, cast
+from typing import Any, Literal, TypeAlias, cast
 
 from svidok.errors import ExtractionError
 
 JSONValue: TypeAlias = (
-    str | int | float | bool | None | list["JSONValue"] | dict[str, "JSONValue"]
+    str | int | float | bool | list["JSONValue"] | dict[str, "JSONValue"] | None
 )
 Status: TypeAlias = Literal["complete", "partial", "failed", "skipped"]
 STATUSES: tuple[Status, ...] = ("complete", "partial", "failed", "skipped")
@@ -69,60 +70,75 @@ def bytes_to_text(data: bytes) -> str:
     return f"hex:{head}"
 
 
+Where = tuple[str | int, ...]
+
+
+def _where(path: Where) -> str:
+    """``exif.IFD0.Make`` / ``streams[0].tags`` from a path tuple (only built for notes)."""
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else f".{part}" if text else part
+    return text
+
+
 class _Cleaner:
     def __init__(self) -> None:
         self.notes: list[str] = []
 
-    def note(self, text: str) -> None:
-        self.notes.append(text)
+    def note(self, path: Where, text: str) -> None:
+        self.notes.append(f"{_where(path)}: {text}")
 
-    def value(self, value: object, where: str, depth: int) -> JSONValue:
-        if value is None or isinstance(value, bool):
-            return value
+    def value(self, value: object, path: Where, depth: int) -> JSONValue:
+        kind = type(value)
+        if kind is str:
+            return self.string(cast(str, value), path)
+        if value is None or kind is bool:
+            return cast(bool | None, value)
         if isinstance(value, int):
-            if -_INT_LIMIT <= value < _INT_LIMIT:
-                return value
-            return str(value)
+            number = int(value)
+            return number if -_INT_LIMIT <= number < _INT_LIMIT else str(number)
         if isinstance(value, float):
-            return value if math.isfinite(value) else None
+            return float(value) if math.isfinite(value) else None
         if isinstance(value, str):
-            return self.string(value, where)
+            return self.string(str(value), path)
         if isinstance(value, bytes | bytearray | memoryview):
-            return self.string(bytes_to_text(bytes(value)), where)
+            return self.string(bytes_to_text(bytes(value)), path)
         if isinstance(value, Mapping):
-            return self.mapping(value, where, depth)
+            return self.mapping(value, path, depth)
         if isinstance(value, list | tuple):
-            return self.sequence(value, where, depth)
-        return self.string(str(value), where)
+            return self.sequence(value, path, depth)
+        return self.string(str(value), path)
 
-    def string(self, text: str, where: str) -> str:
+    def string(self, text: str, path: Where) -> str:
         text = _BAD_CHARS.sub("\ufffd", text)
-        limit = MAX_EXIF_STRING if where.startswith("exif.") else MAX_STRING
+        limit = MAX_EXIF_STRING if path and path[0] == "exif" else MAX_STRING
         if len(text) > limit:
-            self.note(f"{where}: text cut to {limit} of {len(text)} characters")
+            self.note(path, f"text cut to {limit} of {len(text)} characters")
             text = text[:limit]
         return text
 
-    def mapping(self, value: Mapping[object, object], where: str, depth: int) -> JSONValue:
+    def mapping(self, value: Mapping[Any, object], path: Where, depth: int) -> JSONValue:
         if depth >= MAX_DEPTH:
-            self.note(f"{where}: nested too deeply, dropped")
+            self.note(path, "nested too deeply, dropped")
             return None
         out: dict[str, JSONValue] = {}
         for index, (key, item) in enumerate(value.items()):
             if index >= MAX_KEYS:
-                self.note(f"{where}: kept {MAX_KEYS} of {len(value)} entries")
+                self.note(path, f"kept {MAX_KEYS} of {len(value)} entries")
                 break
-            name = _BAD_CHARS.sub("\ufffd", key if isinstance(key, str) else str(key))[:200]
-            out[name] = self.value(item, f"{where}.{name}" if where else name, depth + 1)
+            name = _BAD_CHARS.sub("\ufffd", key if type(key) is str else str(key))[:200]
+            out[name] = self.value(item, (*path, name), depth + 1)
         return out
 
-    def sequence(self, value: list[object] | tuple[object, ...], where: str, depth: int) -> JSONValue:
+    def sequence(
+        self, value: list[object] | tuple[object, ...], path: Where, depth: int
+    ) -> JSONValue:
         if depth >= MAX_DEPTH:
-            self.note(f"{where}: nested too deeply, dropped")
+            self.note(path, "nested too deeply, dropped")
             return None
         if len(value) > MAX_LIST:
-            self.note(f"{where}: kept {MAX_LIST} of {len(value)} items")
-        return [self.value(item, f"{where}[{i}]", depth + 1) for i, item in enumerate(value[:MAX_LIST])]
+            self.note(path, f"kept {MAX_LIST} of {len(value)} items")
+        return [self.value(item, (*path, i), depth + 1) for i, item in enumerate(value[:MAX_LIST])]
 
 
 def clean_metadata(metadata: Mapping[str, object]) -> dict[str, JSONValue]:
@@ -130,7 +146,7 @@ def clean_metadata(metadata: Mapping[str, object]) -> dict[str, JSONValue]:
     cleaner = _Cleaner()
     previous = metadata.get(TRUNCATED)
     body = {k: v for k, v in metadata.items() if k != TRUNCATED}
-    out = cast(dict[str, JSONValue], cleaner.mapping(body, "", 0))
+    out = cast(dict[str, JSONValue], cleaner.mapping(body, (), 0))
     notes: list[str] = []
     if isinstance(previous, list):
         notes.extend(clean_text(str(n), 300) for n in previous[:MAX_NOTES])
@@ -189,7 +205,7 @@ class Extraction:
 
     @classmethod
     def from_json(cls, data: object) -> Extraction:
-        """Rebuild an Extraction from :meth:`to_json` output; :class:`ExtractionError` if malformed."""
+        """Rebuild from :meth:`to_json` output; :class:`ExtractionError` if malformed."""
         if not isinstance(data, dict):
             raise ExtractionError("extraction record is not a JSON object")
         media_type = data.get("media_type")
@@ -212,3 +228,97 @@ class Extraction:
             errors=tuple(errors),
             extractor=extractor,
         )
+
+
+ALGORITHM = "svidok-extract/1"
+_name_lock = threading.Lock()
+_name: str | None = None
+
+
+def set_extractor_name(name: str) -> None:
+    """Use ``name`` as the extractor string (workers get it from the parent)."""
+    global _name
+    with _name_lock:
+        _name = name
+
+
+def extractor_name() -> str:
+    """The versioned algorithm name, e.g. ``svidok-extract/1 (Pillow 11.0, ...)``."""
+    global _name
+    with _name_lock:
+        if _name is None:
+            from importlib.metadata import PackageNotFoundError, version
+
+            from svidok.intake.detect import libmagic_version
+
+            parts = [f"libmagic {libmagic_version()}"]
+            for label, dist in (
+                ("Pillow", "pillow"), ("PyAV", "av"), ("pypdf", "pypdf"),
+                ("charset-normalizer", "charset-normalizer"),
+            ):
+                try:
+                    parts.append(f"{label} {version(dist)}")
+                except PackageNotFoundError:
+                    parts.append(f"{label} ?")
+            _name = f"{ALGORITHM} ({', '.join(parts)})"
+        return _name
+
+
+def failed(
+    media_type: str, message: str, metadata: dict[str, JSONValue] | None = None
+) -> Extraction:
+    """A ``failed`` record with one plain-words error."""
+    return Extraction(media_type, "failed", metadata or {}, (message,), extractor_name())
+
+
+
+
+def format_bytes(count: int) -> str:
+    """1 GiB, 512 MiB, 1.5 GiB, 64 KiB, 100 bytes."""
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if count >= 1 << shift:
+            return f"{count / (1 << shift):.4g} {unit}"
+    return f"{count} bytes"
+
+
+def format_seconds(seconds: float) -> str:
+    """30 s, 0.5 s."""
+    return f"{seconds:.4g} s"
+
+
+def memory_message(limit: int) -> str:
+    allowance = format_bytes(limit)
+    return f"metadata extraction ran out of its {allowance} memory allowance and was stopped"
+
+
+def timeout_message(seconds: float) -> str:
+    return f"metadata extraction took longer than {format_seconds(seconds)} and was stopped"
+
+
+class Report:
+    """Accumulates metadata and error messages for one file."""
+
+    def __init__(self) -> None:
+        self.metadata: dict[str, object] = {}
+        self.errors: list[str] = []
+        self.fatal = False
+
+    def error(self, message: str) -> None:
+        if message not in self.errors:
+            self.errors.append(message)
+
+
+def guarded(report: Report, what: str, action: Callable[[], None]) -> None:
+    """Run ``action``; an exception becomes an error message (MemoryError propagates)."""
+    try:
+        action()
+    except MemoryError:
+        raise
+    except Exception as exc:
+        report.error(f"{what}: {describe(exc)}")
+
+
+def describe(exc: BaseException) -> str:
+    """An exception as one short line of text for an error message."""
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) < 300 else text[:299] + "…"

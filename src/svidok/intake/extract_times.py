@@ -15,7 +15,7 @@ No timezone is ever invented: without an offset in the source the value stays na
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 
 _EXIF_DT = re.compile(r"^\s*(\d{4})[:\-/](\d{2})[:\-/](\d{2})[ T](\d{2}):(\d{2}):(\d{2})(\.\d+)?")
 _OFFSET = re.compile(r"^\s*(?:(Z)|([+-])(\d{2}):?(\d{2}))\s*$")
@@ -66,13 +66,14 @@ def _unparsed(raw: str, why: str) -> TimeObject:
 
 def exif_time(raw: str, offset: str | None = None, subsec: str | None = None) -> TimeObject:
     """An EXIF ``YYYY:MM:DD HH:MM:SS`` with optional OffsetTime* and SubSecTime* tags."""
+    if not raw.strip(" :\x00") or raw.startswith("0000:00:00"):
+        return _unparsed(raw, "blank date")
     match = _EXIF_DT.match(raw)
     if not match:
-        if not raw.strip(" :\x00") or raw.startswith("0000:00:00"):
-            return _unparsed(raw, "blank date")
         return _unparsed(raw, "not an EXIF date")
     try:
-        stamp = datetime(*(int(g) for g in match.groups()[:6]))
+        year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
+        stamp = datetime(year, month, day, hour, minute, second)
     except ValueError:
         return _unparsed(raw, "impossible date")
     fraction = _fraction(subsec) or _fraction(match.group(7))
@@ -80,7 +81,7 @@ def exif_time(raw: str, offset: str | None = None, subsec: str | None = None) ->
     if offset is not None:
         off = _OFFSET.match(offset)
         if off and off.group(1):
-            tz = timezone.utc
+            tz = UTC
         elif off:
             tz = _offset(off.group(2), off.group(3), off.group(4))
     result = _render(stamp, fraction, tz, raw)
@@ -101,7 +102,7 @@ def iso_time(raw: str) -> TimeObject:
         return _unparsed(raw, "impossible date")
     tz = None
     if zone == "Z":
-        tz = timezone.utc
+        tz = UTC
     elif zone:
         tz = _offset(zone[0], zone[1:3], zone[3:].lstrip(":") or None)
     fraction = _fraction(frac)
@@ -123,7 +124,7 @@ def pdf_date(raw: str) -> TimeObject:
         )
     except ValueError:
         return _unparsed(raw, "impossible date")
-    tz = timezone.utc if zulu else _offset(sign, oh, om) if sign else None
+    tz = UTC if zulu else _offset(sign, oh, om) if sign else None
     result = _render(stamp, "", tz, raw)
     if second is None:
         result["note"] = "partial date; missing fields set to the PDF defaults" + (

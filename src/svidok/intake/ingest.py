@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import os
 import platform
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Protocol
 
 from svidok._fs import syncfs
 from svidok.errors import IntakeError, ObjectExistsError, SvidokError
@@ -32,7 +32,7 @@ from svidok.intake.detect import extension_for
 from svidok.intake.extract import Extraction, ExtractorPool
 from svidok.intake.receive import Received, receive
 from svidok.intake.walk import Candidate, walk
-from svidok.ledger.entries import Draft, JSONValue, format_time
+from svidok.ledger.entries import Draft, JSONValue, canonical_json, format_time
 from svidok.store.ocfl import OcflStore
 from svidok.textsafe import escape_bytes, escape_text, path_value
 
@@ -107,17 +107,28 @@ class IngestReport:
         return sum(o.size or 0 for o in self.outcomes if o.status == "preserved")
 
 
-class Progress:
-    """Callbacks for a progress display; the default does nothing."""
+class IngestProgress(Protocol):
+    """Callbacks for a progress display."""
 
-    def planned(self, files: int, total_bytes: int) -> None:
+    def on_planned(self, files: int, total_bytes: int) -> None:
         """Called once the walk is done."""
 
-    def advanced(self, nbytes: int) -> None:
-        """Bytes read so far (call after each file)."""
+    def on_bytes(self, nbytes: int) -> None:
+        """More bytes were read."""
 
-    def finished(self, outcome: FileOutcome) -> None:
-        """One outcome is final."""
+    def on_outcome(self, outcome: FileOutcome) -> None:
+        """One outcome is final (durable)."""
+
+
+class NoProgress:
+    def on_planned(self, files: int, total_bytes: int) -> None:
+        pass
+
+    def on_bytes(self, nbytes: int) -> None:
+        pass
+
+    def on_outcome(self, outcome: FileOutcome) -> None:
+        pass
 
 
 @dataclass
@@ -132,15 +143,15 @@ class _Item:
 
 
 def ingest(home: Home, paths: Sequence[str | bytes | os.PathLike[str]], options: IngestOptions,
-           progress: Progress | None = None) -> IngestReport:
+           progress: IngestProgress | None = None) -> IngestReport:
     """Preserve every file under ``paths``; return one outcome per thing found."""
-    progress = progress or Progress()
+    progress = progress or NoProgress()
     report = IngestReport()
     args = [os.fsencode(p) for p in paths]
     exclude = os.path.realpath(os.fsencode(home.path))
     candidates = list(walk(args, exclude=exclude))
     files = [c for c in candidates if c.kind == "file"]
-    progress.planned(len(files), sum(c.st.st_size for c in files if c.st is not None))
+    progress.on_planned(len(files), sum(c.st.st_size for c in files if c.st is not None))
     others = [_Item(c) for c in candidates if c.kind != "file"]
     cfg = home.config
     with home.workspace() as ws, ThreadPoolExecutor(max_workers=cfg.workers) as threads, \
@@ -152,13 +163,13 @@ def ingest(home: Home, paths: Sequence[str | bytes | os.PathLike[str]], options:
             for item in items:
                 assert item.outcome is not None
                 report.outcomes.append(item.outcome)
-                progress.finished(item.outcome)
+                progress.on_outcome(item.outcome)
         if others or not files:
             _commit(home, ws, others, options)
             for item in others:
                 assert item.outcome is not None
                 report.outcomes.append(item.outcome)
-                progress.finished(item.outcome)
+                progress.on_outcome(item.outcome)
     latest = home.latest_checkpoint()
     report.checkpoint_size = latest.checkpoint.size if latest else 0
     return report
@@ -179,7 +190,7 @@ def _batches(files: list[Candidate]) -> Iterator[list[Candidate]]:
 
 
 def _receive_all(batch: list[Candidate], ws: Workspace, threads: ThreadPoolExecutor,
-                 pool: ExtractorPool, progress: Progress) -> list[_Item]:
+                 pool: ExtractorPool, progress: IngestProgress) -> list[_Item]:
     items = [_Item(c) for c in batch]
     base = len(list(ws.staging.iterdir()))
 
@@ -197,7 +208,7 @@ def _receive_all(batch: list[Candidate], ws: Workspace, threads: ThreadPoolExecu
             staged.unlink(missing_ok=True)
             item.outcome = FileOutcome(item.candidate.path, "failed",
                                        reason=f"cannot store a copy: {exc.strerror or exc}")
-        progress.advanced(item.candidate.st.st_size)
+        progress.on_bytes(item.candidate.st.st_size)
 
     futures: list[tuple[_Item, Future[Extraction]]] = []
     for item, _ in zip(items, threads.map(one, enumerate(items)), strict=True):
@@ -286,11 +297,11 @@ def _commit(home: Home, ws: Workspace, items: list[_Item], options: IngestOption
                 item.new_object = False  # another run stored the same bytes first
         syncfs(home.path)
     with home.writing():
-        drafts: list[Draft] = []
+        planned: list[Draft] = []
         owners: list[tuple[_Item, int]] = []
         for item in items:
-            _plan_entries(home, item, options, drafts, owners)
-        entries = home.commit(drafts)
+            _plan_entries(home, item, options, planned, owners)
+        entries = home.commit(planned)
         for item, first in owners:
             assert item.outcome is not None
             item.outcome = _with_entry(item.outcome, entries[first].index)
@@ -347,14 +358,10 @@ def _plan_entries(home: Home, item: _Item, options: IngestOptions, drafts: list[
 
 
 def _path_key(path: bytes) -> str:
-    from svidok.ledger.entries import canonical_json
-
     return canonical_json(path_value(path)).decode("utf-8")
 
 
 def _with_entry(outcome: FileOutcome, entry: int) -> FileOutcome:
-    from dataclasses import replace
-
     return replace(outcome, entry=entry)
 
 
@@ -362,6 +369,3 @@ def summarize(report: IngestReport) -> dict[str, int]:
     return {s: report.count(s) for s in ("preserved", "already-preserved", "linked", "skipped",
                                          "failed")}
 
-
-ProgressFactory = Callable[[], Progress]
-_ = Iterable

@@ -5,17 +5,14 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-import magic
-
 from svidok.errors import IntakeError
+from svidok.intake.detect import MAGIC_BYTES_MAX, detect_buffer
 
 CHUNK = 1 << 20
-DETECT_BYTES = 1 << 20
-_local = threading.local()
+DETECT_BYTES = MAGIC_BYTES_MAX
 
 
 @dataclass(frozen=True)
@@ -28,21 +25,6 @@ class Received:
     size: int
     media_type: str
     before: os.stat_result
-
-
-def detect_buffer(head: bytes) -> str:
-    """Media type from content (libmagic over the first MiB), never from the name."""
-    if not head:
-        return "application/x-empty"
-    detector = getattr(_local, "magic", None)
-    if detector is None:
-        detector = magic.Magic(mime=True)
-        _local.magic = detector
-    try:
-        media_type = str(detector.from_buffer(head))
-    except Exception:  # libmagic failures must not stop intake
-        return "application/octet-stream"
-    return media_type or "application/octet-stream"
 
 
 def receive(source: bytes, staged: Path, expected: os.stat_result) -> Received:

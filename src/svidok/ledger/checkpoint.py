@@ -44,10 +44,33 @@ Receipt
     ignore ``extra`` and pass the entry in (:func:`verify_receipt` then requires the two
     to be equal when both are present).
 
+    Example (entry 1 of a 3-entry ledger; ``extra`` decodes to
+    ``{"actor":"Olena K.","data":{},...,"index":1,...,"type":"init"}``)::
+
+        c2sp.org/tlog-proof@v1
+        extra eyJhY3RvciI6Ik9sZW5hIEsuIiwiZGF0YSI6e30sImhvc3QiOiJsYXB0b3AtNyIsImluZGV4Ijo[...]
+        index 1
+        MqvZEV7x1wY3yT60brlOm0usjssFwItLFHJ98TLXCuA=
+        axfL+FIe8rU7n8rXUc3d+e8zBRQfX2PEaxYY6MNmWxQ=
+
+        svidok.local/3f2a9c
+        3
+        vA/c8XofwFrx1XRO8aQTmf/q84vOPZk6LHO/nWvLafQ=
+
+        — svidok.local/3f2a9c zUnrEzLj6QoZMLhZa6mGDWxZXOnIn8Y9FXfotNEs0hpJuTqkBZPkm22g1F[...]
+
+    checked offline with nothing but that file and the log's verifier key
+    ``svidok.local/3f2a9c+cd49eb13+AZhZsNN8yw/+R77BLTY6c/ZnYV/1JN2KLPpOojjW2zwJ``.
+
+    Interoperability note: the Go reader in github.com/transparency-dev/formats
+    (``proof.TLogProof``) reads lines with a 64 KiB buffer, so it cannot read a receipt
+    whose entry is larger than about 48 KiB; Svidok reads entries up to the ledger's
+    1 MiB limit.
+
     Rules when parsing (stricter than the Go reference reader, never looser): at most
     :data:`MAX_RECEIPT_BYTES` of UTF-8 without control characters other than newline;
     base64 must be canonical and padded; every proof hash is 32 bytes; at most 64 proof
-    hashes (a tree of fewer than 2**64 leaves needs no more); index below 2**64; the
+    hashes (a tree of fewer than 2**64 leaves needs no more); index below 2**64 - 1; the
     checkpoint part must be a well-formed signed note ending in a newline. ``extra `` with
     nothing after it (what the Go writer emits for empty, non-nil extra data) reads as
     ``b""``.
@@ -64,7 +87,7 @@ import re
 from dataclasses import dataclass
 
 from svidok.errors import FormatError, ProofError, SignatureError
-from svidok.ledger.merkle import leaf_hash, verify_inclusion
+from svidok.ledger.merkle import HASH_SIZE, leaf_hash, verify_inclusion
 from svidok.ledger.note import (
     MAX_NOTE_BYTES,
     Signer,
@@ -89,9 +112,6 @@ __all__ = [
     "sign_checkpoint",
     "verify_receipt",
 ]
-
-HASH_SIZE = 32
-"""Bytes in a SHA-256 Merkle tree hash."""
 
 MAX_TREE_SIZE = (1 << 64) - 1
 """Largest tree size (and, minus one, leaf index) accepted: an unsigned 64-bit integer."""
@@ -240,7 +260,8 @@ class Receipt:
             raise FormatError("the checkpoint note must be text")
         parse_note_unverified(self.checkpoint_note)
         size = (
-            len(RECEIPT_HEADER) + 1
+            len(RECEIPT_HEADER)
+            + 1
             + (0 if self.extra is None else len("extra \n") + 4 * ((len(self.extra) + 2) // 3))
             + len(f"index {self.index}\n")
             + (4 * ((HASH_SIZE + 2) // 3) + 1) * len(self.proof)
@@ -314,8 +335,6 @@ def verify_receipt(
         raise ProofError("the entry given differs from the entry carried in the receipt")
     cp = open_checkpoint(receipt.checkpoint_note, verifier, origin=origin)
     if receipt.index >= cp.size:
-        raise ProofError(
-            f"entry {receipt.index} cannot be in a log of {cp.size} entries"
-        )
+        raise ProofError(f"entry {receipt.index} cannot be in a log of {cp.size} entries")
     verify_inclusion(leaf_hash(bytes(entry)), receipt.index, cp.size, receipt.proof, cp.root_hash)
     return cp

@@ -30,18 +30,6 @@ from hashlib import sha256
 
 from svidok.errors import ProofError
 
-__all__ = [
-    "EMPTY_ROOT",
-    "HASH_SIZE",
-    "HashTree",
-    "leaf_hash",
-    "node_hash",
-    "root_from_inclusion_proof",
-    "root_from_leaf_hashes",
-    "verify_consistency",
-    "verify_inclusion",
-]
-
 HASH_SIZE: int = 32
 EMPTY_ROOT: bytes = sha256(b"").digest()
 
@@ -100,6 +88,11 @@ def _check_hash(what: str, value: bytes) -> None:
         raise ProofError(f"the {what} is {len(value)} bytes long; a hash is {HASH_SIZE} bytes")
 
 
+def _check_proof(proof: Sequence[bytes]) -> None:
+    for i, p in enumerate(proof):
+        _check_hash(f"proof hash {i}", p)
+
+
 def _inclusion_proof_size(index: int, size: int) -> int:
     """Number of hashes in PATH(index, D[size]), for ``0 <= index < size``."""
     # Below the level where the paths to leaves `index` and `size - 1` meet, every
@@ -129,8 +122,7 @@ def root_from_inclusion_proof(
     if not 0 <= index < size:
         raise ProofError(f"entry {index} is not inside a tree of {size} entries")
     _check_hash("leaf hash", leaf_hash)
-    for i, p in enumerate(proof):
-        _check_hash(f"proof hash {i}", p)
+    _check_proof(proof)
     want = _inclusion_proof_size(index, size)
     if len(proof) != want:
         raise ProofError(
@@ -138,7 +130,7 @@ def root_from_inclusion_proof(
             f"{want} hashes, but this one has {len(proof)}"
         )
     fn, sn, r = index, size - 1, leaf_hash
-    for p in proof:
+    for p in proof:  # the sn checks cannot fail after the length check; kept as in the RFC
         if sn == 0:
             raise ProofError("the inclusion proof is too long")
         if fn & 1 or fn == sn:
@@ -181,8 +173,7 @@ def verify_consistency(
     """
     _check_hash("first root hash", root1)
     _check_hash("second root hash", root2)
-    for i, p in enumerate(proof):
-        _check_hash(f"proof hash {i}", p)
+    _check_proof(proof)
     if not 0 <= size1 <= size2:
         raise ProofError(f"a tree of {size2} entries cannot extend a tree of {size1} entries")
     if size1 == 0 and not hmac.compare_digest(root1, EMPTY_ROOT):
@@ -209,7 +200,7 @@ def verify_consistency(
     while fn & 1:
         fn, sn = fn >> 1, sn >> 1
     fr = sr = path[0]
-    for c in path[1:]:
+    for c in path[1:]:  # the sn checks cannot fail after the length check; kept as in the RFC
         if sn == 0:
             raise ProofError("the consistency proof is too long")
         if fn & 1 or fn == sn:
@@ -363,9 +354,10 @@ class HashTree:
             raise ValueError(f"cannot prove tree size {size1} consistent with size {size2}")
         if size1 == 0:
             return []
-        # Iterative SUBPROOF(m, D[start:end], b), collecting hashes from the top down.
+        # SUBPROOF(size1 - start, D[start:end], b) unrolled, collecting hashes top down;
+        # `known` is the RFC's b: the verifier already has the hash of D[start:size1].
         top_down: list[bytes] = []
-        start, end, whole_first_tree = 0, size2, True
+        start, end, known = 0, size2, True
         while size1 != end:
             k = 1 << ((end - start - 1).bit_length() - 1)  # largest power of two < width
             if size1 <= start + k:
@@ -374,8 +366,8 @@ class HashTree:
             else:
                 top_down.append(self._subtree_hash(start, start + k))
                 start += k
-                whole_first_tree = False
-        if not whole_first_tree:
+                known = False
+        if not known:
             top_down.append(self._subtree_hash(start, end))
         top_down.reverse()
         return top_down

@@ -6,7 +6,7 @@ more signature lines::
     If you think cryptography is the answer to your problem,
     then you don't know what your problem is.
 
-    — PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgYN1FFYC2pZSNXgKvqfqdngotpRZb6KE6RyyBwJnAM=
+    — PeterNeumann x08go/ZJkuBS9UG/SffcvIAQxVBtiFupLLr8pAcElZInNIuGUgY[...]RyyBwJnAM=
 
 Each signature line is an em dash (U+2014), a space, the key name, a space and the
 base64 of ``key ID (4 bytes, big-endian) || signature``. The signature covers the note
@@ -257,9 +257,7 @@ class Signer:
         if raw[0] != ALG_ED25519:
             raise FormatError(f"unsupported signature type {raw[0]:#04x} in the signer key")
         if len(raw) != 1 + _ED25519_KEY_LEN:
-            raise FormatError(
-                f"an Ed25519 seed is {_ED25519_KEY_LEN} bytes, not {len(raw) - 1}"
-            )
+            raise FormatError(f"an Ed25519 seed is {_ED25519_KEY_LEN} bytes, not {len(raw) - 1}")
         signer = cls(name, raw[1:])
         if signer.key_id != bytes.fromhex(hex_id):
             raise FormatError("the key ID in the signer key does not match its key")
@@ -269,6 +267,11 @@ class Signer:
         """Encode as ``PRIVATE+KEY+<name>+<hex8 key ID>+<base64(0x01 || seed)>``."""
         blob = _b64encode(bytes([ALG_ED25519]) + self._private.private_bytes_raw())
         return f"PRIVATE+KEY+{self.name}+{self.key_id.hex()}+{blob}"
+
+    @property
+    def public_key(self) -> bytes:
+        """The raw 32-byte Ed25519 public key."""
+        return self._public
 
     def verifier(self) -> Verifier:
         """The matching public key."""
@@ -409,10 +412,10 @@ def open_note(data: str | bytes, verifiers: Iterable[Verifier]) -> Note:
     message = text.encode("utf-8")
     verified: list[NoteSignature] = []
     for sig in signatures:
-        verifier = known.get((sig.name, sig.key_id))
-        if verifier is None:
+        key = known.get((sig.name, sig.key_id))
+        if key is None:
             continue
-        if not verifier.verify(message, sig.signature):
+        if not key.verify(message, sig.signature):
             raise SignatureError(
                 f"the signature by key {sig.name}+{sig.key_id.hex()} does not verify"
             )
@@ -436,19 +439,19 @@ def sign_note(text: str, *signers: Signer) -> str:
         raise SignatureError(f"a note can carry at most {MAX_SIGNATURES} signatures")
     message = text.encode("utf-8")
     lines: list[str] = []
-    seen: dict[tuple[str, bytes], Verifier] = {}
+    seen: dict[tuple[str, bytes], bytes] = {}
     for signer in signers:
         if not isinstance(signer, Signer):
             raise TypeError("signers must be Signer objects")
         slot = (signer.name, signer.key_id)
         if slot in seen:
-            if seen[slot] != signer.verifier():
+            if seen[slot] != signer.public_key:
                 raise SignatureError(
                     f"two different signing keys share the name {signer.name!r} "
                     f"and key ID {signer.key_id.hex()}"
                 )
             continue
-        seen[slot] = signer.verifier()
+        seen[slot] = signer.public_key
         lines.append(NoteSignature(signer.name, signer.key_id, signer.sign(message)).to_line())
     note = text + "\n" + "".join(lines)
     if len(note.encode("utf-8")) > MAX_NOTE_BYTES:

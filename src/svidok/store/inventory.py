@@ -478,6 +478,7 @@ def parse_inventory(
         match = _VERSION_NAME.fullmatch(name) if isinstance(name, str) else None
         if match is None or int(match.group(1)) == 0:
             check.error("E046", f"version name {name!r} is not v1, v2, ... ")
+            usable = False
         else:
             numbers[name] = int(match.group(1))
     if not versions_doc:
@@ -487,9 +488,8 @@ def parse_inventory(
         if ordered != list(range(1, len(ordered) + 1)):
             check.error("E010", f"version numbers are not 1..{len(ordered)} without gaps")
         padded = {len(n) for n in numbers if n.startswith("v0")}
-        if padded:
-            if len(padded) != 1 or any(len(n) != next(iter(padded)) for n in numbers):
-                check.error("E012", "version names are not zero-padded to one width")
+        if padded and (len(padded) != 1 or any(len(n) != next(iter(padded)) for n in numbers)):
+            check.error("E012", "version names are not zero-padded to one width")
         if head != max(numbers, key=lambda n: numbers[n]):
             check.error("E040", f"'head' {head!r} is not the last version")
     elif head not in versions_doc:
@@ -521,8 +521,8 @@ def parse_inventory(
         if "message" in block and not isinstance(message, str):
             check.error("E094", f"{where_v}: 'message' is not a string")
             message = None
-        elif "message" not in block:
-            check.warning("W007", f"{where_v} has no 'message'")
+        # W007/W008 (message, user and address SHOULD be present) are not reported:
+        # Svidok records versions without an address on purpose.
         user_name: str | None = None
         user_address: str | None = None
         if "user" in block:
@@ -541,10 +541,6 @@ def parse_inventory(
                         user_address = user["address"]
                     else:
                         check.error("E054", f"{where_v}: user 'address' is not a string")
-                else:
-                    check.warning("W008", f"{where_v}: 'user' has no 'address'")
-        else:
-            check.warning("W007", f"{where_v} has no 'user'")
         versions[name] = VersionRecord(
             created=created,
             state=state,
@@ -580,14 +576,13 @@ def parse_inventory(
     for path in _conflicts(all_content):
         check.error("E101", f"manifest: content path {path!r} is also used as a folder")
 
-    manifest_low = {d.lower() for d in manifest}
     used: set[str] = set()
     for name, record in versions.items():
         where_s = f"version {name} state"
         _check_digests(check, record.state, algorithm, where_s, "E050")
         logical: list[str] = []
         for digest, paths in record.state.items():
-            if digest.lower() not in manifest_low:
+            if digest not in manifest:  # exactly, case included
                 check.error("E050", f"{where_s}: digest {digest} is not in the manifest")
             used.add(digest.lower())
             for path in paths:
@@ -647,12 +642,12 @@ def compare_prior(current: Inventory, prior: Inventory, where: str) -> list[Stor
         if name not in current.versions:
             check.error("E066", f"version {name} is not in the object's inventory")
             continue
-        if prior.logical_state(name) != current.logical_state(name):
-            # Digests may differ between algorithms; compare through the content paths.
-            if prior.digest_algorithm == current.digest_algorithm or not _same_by_content(
-                current, prior, name
-            ):
-                check.error("E066", f"version {name} has a different logical state")
+        # Digests may differ between algorithms; then compare through the content paths.
+        if prior.logical_state(name) != current.logical_state(name) and (
+            prior.digest_algorithm == current.digest_algorithm
+            or not _same_by_content(current, prior, name)
+        ):
+            check.error("E066", f"version {name} has a different logical state")
         cur = current.versions[name]
         if (record.created, record.message, record.user_name, record.user_address) != (
             cur.created,

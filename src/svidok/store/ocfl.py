@@ -1,12 +1,14 @@
 """Svidok's OCFL 1.1 storage root: originals kept bit for bit, one object per content.
 
-Layout of a store holding one object (extension 0004, sha256, 3 x 3)::
+Layout of a store holding one object, the file ``original.jpg`` whose sha256 is
+2a6927…2997 (object id ``sha256:2a6927…2997``; the folders come from
+sha256("sha256:2a6927…2997") = 8580939e…4d3a, extension 0004 with 3 tuples of 3)::
 
     store/
     ├── 0=ocfl_1.1
     ├── ocfl_layout.json
     ├── extensions/0004-hashed-n-tuple-storage-layout/config.json
-    └── 5f2/1a9/c07/5f21a9c07…/             sha256("sha256:<content digest>")
+    └── 858/093/9e9/8580939e9bef2ed3880d3a97ea3d5c4e3f3943f28b241909141a4b6b701d4d3a/
         ├── 0=ocfl_object_1.1
         ├── inventory.json
         ├── inventory.json.sha256
@@ -33,8 +35,7 @@ import tempfile
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -77,6 +78,9 @@ _VERSION_DIR = re.compile(r"v\d+")
 _KNOWN_OBJECT_SPECS = ("1.0", "1.1")
 _SMALL_LIMIT = 64 * 1024  # declaration, sidecar, layout files
 _INVENTORY_LIMIT = 64 * 1024 * 1024
+_PATH_CODES = frozenset({"E042", "E052", "E053", "E099", "E100", "E017", "E018", "E108"})
+_STAGE_PREFIX = ".svidok-stage-"
+_THREAD_HASH_MIN = 256 * 1024  # scan() hashes files this large on worker threads
 _ROOT_FILES_KNOWN = frozenset({ROOT_DECLARATION, LAYOUT_FILE, f"ocfl_{SPEC_VERSION}.md"})
 
 
@@ -104,6 +108,15 @@ class ObjectInfo:
     message: str | None
     user_name: str | None
     user_address: str | None
+
+
+@dataclass(frozen=True)
+class _Expected:
+    """A digest an inventory states for a content file; ``source`` None: the manifest."""
+
+    algorithm: str
+    digest: str
+    source: str | None
 
 
 class _ByteCounter:
@@ -189,7 +202,7 @@ def _hash_fd(
 class OcflStore:
     """An OCFL 1.1 storage root laid out with extension 0004 (sha256, 3 tuples of 3)."""
 
-    scan_threads: int = 2  # objects validated at once by scan()
+    scan_threads: int = 2  # threads that hash large files during scan()
 
     def __init__(self, root: Path, layout: HashedNTupleLayout) -> None:
         """Use :meth:`init` or :meth:`open`; this does no checking."""
@@ -221,7 +234,6 @@ class OcflStore:
             root.parent.mkdir(parents=True, exist_ok=True)
             tmp = Path(tempfile.mkdtemp(prefix=f".{root.name}.init-", dir=root.parent))
             try:
-                tmp.chmod(0o755)  # noqa: S103 - a storage root is world-readable like any folder
                 cls._write_root_files(tmp, layout)
                 fsync_dir(tmp)
                 try:
@@ -291,12 +303,13 @@ class OcflStore:
                 "E076",
             )
         else:
+            text: bytes | None
             try:
                 text = cf.read_small_at(root_fd, ROOT_DECLARATION, _SMALL_LIMIT)
             except (OSError, StoreError) as exc:
-                text = b""
+                text = None
                 bad(ProblemKind.ROOT_DECLARATION, f"cannot read {ROOT_DECLARATION}: {exc}", "E080")
-            if text and text != f"ocfl_{SPEC_VERSION}\n".encode():
+            if text is not None and text != f"ocfl_{SPEC_VERSION}\n".encode():
                 bad(
                     ProblemKind.ROOT_DECLARATION,
                     f"{ROOT_DECLARATION} in {root} does not contain 'ocfl_{SPEC_VERSION}' "
@@ -490,6 +503,10 @@ class OcflStore:
             )
         if not stat.S_ISDIR(sst.st_mode):
             raise StoreError(f"the staging folder {staging_dir} is not a folder")
+        for what, where in (("staging folder", staging_dir), ("content file", content_file)):
+            resolved = where.resolve()
+            if resolved == self.root or self.root in resolved.parents:
+                raise StoreError(f"the {what} {where} must not be inside the store {self.root}")
         if not cst.st_dev == sst.st_dev == rst.st_dev:
             raise StoreError(
                 "the content file, the staging folder and the store must be on one file system "
@@ -499,7 +516,7 @@ class OcflStore:
         inv_bytes = inventory.to_bytes()
         side_bytes = sidecar_bytes(inv_bytes, DIGEST_ALGORITHM)
         work = Path(
-            tempfile.mkdtemp(prefix=f".svidok-stage-{digest_hex[:12].lower()}-", dir=staging_dir)
+            tempfile.mkdtemp(prefix=f"{_STAGE_PREFIX}{digest_hex[:12].lower()}-", dir=staging_dir)
         )
         obj = work.joinpath(*parts)
         logical_parts = tuple(logical_name.split("/"))
@@ -526,25 +543,58 @@ class OcflStore:
                 for folder in reversed(made):
                     fsync_dir(folder)
                 fsync_dir(work)
-            self._publish(work, parts, durable=durable)
+            placed_in = self._publish(work, parts)
             published = True
+            if durable:
+                fsync_dir(placed_in)
         except BaseException as exc:
+            restored = True
             if moved and not published:
                 try:
                     content_dest.rename(content_file)
-                    content_file.chmod(stat.S_IMODE(cst.st_mode))
-                    if durable:
-                        fsync_dir(content_file.parent)
-                except OSError:
-                    exc.add_note(f"the content file was left at {content_dest}")
-                    raise
-            shutil.rmtree(work, ignore_errors=True)
+                except OSError as restore_error:
+                    restored = False
+                    exc.add_note(
+                        f"the content file could not be put back ({restore_error}); "
+                        f"it is at {content_dest}"
+                    )
+                else:
+                    with contextlib.suppress(OSError):
+                        content_file.chmod(stat.S_IMODE(cst.st_mode))
+                        if durable:
+                            fsync_dir(content_file.parent)
+            if restored:
+                shutil.rmtree(work, ignore_errors=True)
             raise
         shutil.rmtree(work, ignore_errors=True)  # only empty layout folders are left in it
         return final
 
-    def _publish(self, work: Path, parts: tuple[str, ...], *, durable: bool) -> None:
-        """Rename the staged object (with any layout folders still missing) into place."""
+    def interrupted_adds(self, staging_dir: Path) -> list[Path]:
+        """Content files that add_object calls killed part-way left in ``staging_dir``.
+
+        A process killed after moving the content into its staging folder but before the
+        object was renamed into the store leaves the content at
+        ``staging_dir/.svidok-stage-*/<layout folders>/v1/content/<logical name>``. Call
+        this when no add_object is running on that staging folder (for example at start-up)
+        and add each file again; then delete the ``.svidok-stage-*`` folder it is in.
+        """
+        found: list[Path] = []
+        depth = self.layout.depth
+        for work in sorted(Path(staging_dir).glob(f"{_STAGE_PREFIX}*")):
+            if work.is_symlink() or not work.is_dir():
+                continue
+            for dirpath, dirnames, filenames in os.walk(work):  # does not follow links
+                rel = Path(dirpath).relative_to(work).parts
+                if len(rel) > depth + 1 and rel[depth : depth + 2] == ("v1", "content"):
+                    found.extend(Path(dirpath, name) for name in sorted(filenames))
+                dirnames.sort()
+        return [p for p in found if p.is_file() and not p.is_symlink()]
+
+    def _publish(self, work: Path, parts: tuple[str, ...]) -> Path:
+        """Rename the staged object (with any layout folders still missing) into place.
+
+        Returns the folder that received the new entry (to be flushed by the caller).
+        """
         for _attempt in range(100):
             with cf.closing_fd(self._root_fd()) as root_fd:
                 fds = [os.dup(root_fd)]
@@ -581,9 +631,7 @@ class OcflStore:
                             if exc.errno in (errno.EEXIST, errno.ENOTEMPTY, errno.ENOENT):
                                 continue  # another writer got there first; look again
                             raise
-                    if durable:
-                        os.fsync(fds[-1])
-                    return
+                    return self.root.joinpath(*parts[:level])
                 finally:
                     for fd in fds:
                         os.close(fd)
@@ -601,6 +649,11 @@ class OcflStore:
             raise StoreError(f"cannot read {where}/inventory.json: {exc.strerror}") from exc
         inventory, problems = parse_inventory(raw)
         errors = [p for p in problems if p.severity == "error"]
+        escapes = [p for p in errors if p.spec_code in _PATH_CODES]
+        if escapes:
+            raise PathEscapeError(
+                f"the inventory of {where} has an unsafe path: {escapes[0].message}"
+            )
         if inventory is None or errors:
             detail = errors[0].message if errors else "unusable"
             raise StoreError(f"the inventory of {where} is not valid: {detail}")
@@ -790,9 +843,11 @@ class OcflStore:
                 yield StoreProblem(ProblemKind.EMPTY_DIR, "empty folder", path, None, "E073")
                 return
             if any(
-                e.name.startswith("0=") and not e.is_dir(follow_symlinks=False) for e in entries
+                (e.name.startswith("0=") or e.name == "inventory.json")
+                and not e.is_dir(follow_symlinks=False)
+                for e in entries
             ):
-                yield parts  # an object (validate_object judges it)
+                yield parts  # an object, or what is left of one (validate_object judges it)
                 return
             depth = len(parts)
             if depth > self.layout.number_of_tuples or not self.layout.tuple_name_ok(parts[-1]):
@@ -886,12 +941,14 @@ class OcflStore:
         Yields a :class:`StoreProblem` for everything wrong (stray files and folders,
         empty folders, links, and each object's problems, which come just before that
         object's :class:`ObjectInfo`), and an :class:`ObjectInfo` for every object whose
-        inventory could be read. Objects are checked by ``scan_threads`` threads at
-        once. ``progress``, if given, is called from the calling thread with the number
-        of bytes hashed since its previous call.
+        inventory could be read, in a stable order. Large files are hashed on
+        ``scan_threads`` worker threads while the calling thread walks on, so several
+        files are hashed at once. ``progress``, if given, is called from the calling
+        thread with the number of bytes hashed since its previous call.
         """
         counter = _ByteCounter()
-        max_pending = max(2, self.scan_threads * 3)
+        on_bytes = counter.add if progress is not None else None
+        max_ahead = max(2, self.scan_threads * 4)  # objects checked but not yet reported
 
         def report() -> None:
             if progress is not None:
@@ -899,57 +956,98 @@ class OcflStore:
                 if delta:
                     progress(delta)
 
-        Result = tuple[list[StoreProblem], ObjectInfo | None]
-        queue: deque[StoreProblem | Future[Result]] = deque()
-        pending = 0
+        queue: deque[StoreProblem | _ObjectCheck] = deque()
+        checks = 0
         with ThreadPoolExecutor(
             max_workers=max(1, self.scan_threads), thread_name_prefix="svidok-scan"
         ) as pool:
+            jobs = _HashJobs(pool)
             try:
 
-                def drain(block: bool) -> Iterator[StoreProblem | ObjectInfo]:
-                    nonlocal pending
+                def emit(limit: int) -> Iterator[StoreProblem | ObjectInfo]:
+                    """Report finished heads; wait for the head while over ``limit`` are open."""
+                    nonlocal checks
                     while queue:
                         head = queue[0]
                         if isinstance(head, StoreProblem):
                             queue.popleft()
                             yield head
                             continue
-                        if not head.done() and not block:
-                            return
-                        while True:
-                            try:
-                                problems, info = head.result(timeout=0.25)
-                                break
-                            except FutureTimeout:
+                        if not head.done():
+                            if checks <= limit:
+                                return
+                            while not head.done():
+                                wait(list(head.pending.values()), timeout=0.25)
                                 report()
                         queue.popleft()
-                        pending -= 1
+                        checks -= 1
+                        problems, info = head.finish()
                         report()
                         yield from problems
                         if info is not None:
                             yield info
-                        if not block and pending < max_pending:
-                            return
 
                 for item in self._walk():
                     if isinstance(item, StoreProblem):
                         queue.append(item)
                     else:
-                        counted = counter.add if progress is not None else None
-                        queue.append(pool.submit(self._validate_parts, item, fixity, counted))
-                        pending += 1
-                    yield from drain(block=pending >= max_pending)
-                yield from drain(block=True)
+                        check = _ObjectCheck(self, item, fixity, on_bytes, jobs)
+                        check.start()
+                        queue.append(check)
+                        checks += 1
+                    report()
+                    yield from emit(limit=max_ahead)
+                yield from emit(limit=-1)
             finally:
                 for entry in queue:
-                    if isinstance(entry, Future):
-                        entry.cancel()
+                    if isinstance(entry, _ObjectCheck):
+                        for future in entry.pending.values():
+                            future.cancel()
         report()
 
 
+class _HashJobs:
+    """Hashing of large files on worker threads, with a bound on files open at once."""
+
+    def __init__(self, pool: ThreadPoolExecutor, max_open: int = 32) -> None:
+        self.pool = pool
+        self.slots = threading.BoundedSemaphore(max_open)
+
+    def submit(
+        self, fd: int, algorithms: list[str], on_bytes: Callable[[int], None] | None
+    ) -> Future[tuple[dict[str, str], int]]:
+        """Hash the open file ``fd`` (closed when done); blocks while too many are queued."""
+        self.slots.acquire()
+
+        def job() -> tuple[dict[str, str], int]:
+            try:
+                return _hash_fd(fd, algorithms, on_bytes)
+            finally:
+                os.close(fd)
+                self.slots.release()
+
+        def if_cancelled(future: Future[tuple[dict[str, str], int]]) -> None:
+            if future.cancelled():  # the job never ran: close and free its slot here
+                os.close(fd)
+                self.slots.release()
+
+        try:
+            future = self.pool.submit(job)
+        except BaseException:
+            os.close(fd)
+            self.slots.release()
+            raise
+        future.add_done_callback(if_cancelled)
+        return future
+
+
 class _ObjectCheck:
-    """Validation of one object (see :meth:`OcflStore.validate_object`)."""
+    """Validation of one object (see :meth:`OcflStore.validate_object`).
+
+    :meth:`start` checks the structure and hashes small files at once; large files go
+    to ``jobs`` (other threads) when given. :meth:`finish` waits for those digests and
+    compares everything.
+    """
 
     def __init__(
         self,
@@ -957,14 +1055,22 @@ class _ObjectCheck:
         parts: tuple[str, ...],
         fixity: bool,
         on_bytes: Callable[[int], None] | None,
+        jobs: _HashJobs | None = None,
     ) -> None:
         self.store = store
         self.parts = parts
         self.path = store.root.joinpath(*parts)
         self.fixity = fixity
         self.on_bytes = on_bytes
+        self.jobs = jobs
         self.problems: list[StoreProblem] = []
         self.object_id: str | None = None
+        self.inventory: Inventory | None = None
+        self.priors: dict[str, Inventory] = {}
+        self.expectations: dict[str, list[_Expected]] = {}
+        self.on_disk: dict[str, int] = {}  # content path -> size
+        self.digests: dict[str, dict[str, str]] = {}  # content path -> algorithm -> digest
+        self.pending: dict[str, Future[tuple[dict[str, str], int]]] = {}
 
     def add(
         self,
@@ -979,6 +1085,13 @@ class _ObjectCheck:
         self.problems.append(StoreProblem(kind, message, path, self.object_id, code, severity))
 
     def run(self) -> tuple[list[StoreProblem], ObjectInfo | None]:
+        self.start()
+        return self.finish()
+
+    def done(self) -> bool:
+        return all(f.done() for f in self.pending.values())
+
+    def start(self) -> None:
         try:
             with cf.closing_fd(self.store._root_fd()) as root_fd:
                 obj_fd = cf.open_dir_path(root_fd, self.parts)
@@ -986,17 +1099,32 @@ class _ObjectCheck:
             self.add(
                 ProblemKind.SYMLINK, f"the path to this object has a symbolic link: {exc}", "E090"
             )
-            return self.problems, None
+            return
         except (OSError, StoreError) as exc:
             self.add(ProblemKind.UNREADABLE, f"cannot open the object folder: {exc}")
-            return self.problems, None
+            return
         try:
-            info = self._check(obj_fd)
+            self._check(obj_fd)
         except OSError as exc:
             self.add(ProblemKind.UNREADABLE, f"reading failed: {exc}")
-            info = None
+            self.inventory = None
         finally:
             os.close(obj_fd)
+
+    def finish(self) -> tuple[list[StoreProblem], ObjectInfo | None]:
+        for content_path, future in self.pending.items():
+            try:
+                found, size = future.result()
+            except OSError as exc:
+                self.add(ProblemKind.UNREADABLE, f"reading failed: {exc}", at=content_path)
+                continue
+            self.on_disk[content_path] = size
+            self.digests[content_path] = found
+        self.pending.clear()
+        info = None
+        if self.inventory is not None:
+            self._compare(self.inventory)
+            info = OcflStore._info(self.inventory, self.path, self.on_disk)
         problems = [replace(p, object_id=self.object_id) for p in self.problems]
         return problems, info
 
@@ -1064,22 +1192,22 @@ class _ObjectCheck:
 
     # -- the checks
 
-    def _check(self, obj_fd: int) -> ObjectInfo | None:
+    def _check(self, obj_fd: int) -> None:
         files, dirs = self._list(obj_fd, "")
         spec = self._check_declaration(obj_fd, files)
         if "inventory.json" not in files:
             self.add(ProblemKind.INVENTORY_MISSING, "the object has no inventory.json", "E063")
-            return None
+            return
         raw = self._read(obj_fd, "inventory.json", "inventory.json", _INVENTORY_LIMIT)
         if raw is None:
-            return None
+            return
         inventory, inv_problems = parse_inventory(raw, expected_spec=spec)
         if inventory is None:
             self._adopt(inv_problems)
             for alg in ("sha512", "sha256"):
                 if f"inventory.json.{alg}" in files:
                     self._check_sidecar(obj_fd, files, raw, alg, "inventory.json")
-            return None
+            return
         self.object_id = inventory.id
         self._adopt(inv_problems)
         alg = inventory.digest_algorithm
@@ -1120,12 +1248,26 @@ class _ObjectCheck:
                     at=name,
                 )
 
-        on_disk: dict[str, int] = {}  # content path -> size
-        digests: dict[str, dict[str, str]] = {}  # content path -> algorithm -> digest
-        wanted = self._wanted_digests(inventory)
+        # Pass 1: version folders and their inventories; pass 2: content, hashed once.
+        priors: dict[str, Inventory] = {}
+        content_dirs: list[str] = []
         for version in inventory.version_names():
-            if version in dirs:
-                self._check_version(obj_fd, inventory, raw, version, wanted, on_disk, digests)
+            if version in dirs and self._check_version(obj_fd, inventory, raw, version, priors):
+                content_dirs.append(version)
+        self._check_spec_order(inventory, priors)
+        expectations = self._expectations(inventory, priors)
+        wanted: dict[str, set[str]] = {}
+        for content_path, items in expectations.items():
+            wanted[content_path] = {e.algorithm for e in items}
+        for version in content_dirs:
+            self._walk_version_content(obj_fd, inventory, version, wanted)
+        self.priors = priors
+        self.expectations = expectations
+        self.inventory = inventory
+
+    def _compare(self, inventory: Inventory) -> None:
+        on_disk, digests = self.on_disk, self.digests
+        expectations, priors = self.expectations, self.priors
 
         manifest = inventory.content_paths()
         for content_path in sorted(set(manifest) - set(on_disk)):
@@ -1142,27 +1284,102 @@ class _ObjectCheck:
                 "E023",
                 at=content_path,
             )
+        for version, prior in sorted(priors.items()):
+            self._check_prior_covers(version, prior, inventory, on_disk)
         for content_path, found in sorted(digests.items()):
-            for algorithm, expected in wanted.get(content_path, {}).items():
-                if algorithm not in found or found[algorithm] == expected:
+            reported: set[tuple[str, str]] = set()
+            for e in expectations.get(content_path, []):
+                actual = found.get(e.algorithm)
+                if actual is None or actual == e.digest or (e.algorithm, e.digest) in reported:
                     continue
-                if algorithm == alg:
+                reported.add((e.algorithm, e.digest))
+                if e.source is None:
                     self.add(
                         ProblemKind.CONTENT_DIGEST,
-                        f"{content_path} has changed: its {algorithm} is {found[algorithm]}, "
-                        f"the inventory says {expected} ({on_disk[content_path]} bytes on disk)",
+                        f"{content_path} has changed: its {e.algorithm} is {actual}, "
+                        f"the inventory says {e.digest} ({on_disk[content_path]} bytes on disk)",
                         "E092",
+                        at=content_path,
+                    )
+                elif e.source == "fixity":
+                    self.add(
+                        ProblemKind.FIXITY_MISMATCH,
+                        f"{content_path}: its {e.algorithm} is {actual}, the fixity "
+                        f"block says {e.digest}",
+                        "E093",
                         at=content_path,
                     )
                 else:
                     self.add(
-                        ProblemKind.FIXITY_MISMATCH,
-                        f"{content_path}: its {algorithm} is {found[algorithm]}, the fixity "
-                        f"block says {expected}",
-                        "E093",
+                        ProblemKind.CONTENT_DIGEST,
+                        f"{content_path}: its {e.algorithm} is {actual}, but {e.source} "
+                        f"says {e.digest}",
+                        "E092",
                         at=content_path,
                     )
-        return OcflStore._info(inventory, self.path, on_disk)
+
+    @staticmethod
+    def _expectations(
+        inventory: Inventory, priors: dict[str, Inventory]
+    ) -> dict[str, list[_Expected]]:
+        """Every digest some inventory states for each content path."""
+        result: dict[str, list[_Expected]] = {}
+
+        def expect(path: str, algorithm: str, digest: str, source: str | None) -> None:
+            item = _Expected(algorithm, digest.lower(), source)
+            items = result.setdefault(path, [])
+            if all((i.algorithm, i.digest) != (item.algorithm, item.digest) for i in items):
+                items.append(item)
+
+        for path, digest in inventory.content_paths().items():
+            expect(path, inventory.digest_algorithm, digest, None)
+        manifest = inventory.content_paths()
+        for algorithm, block in (inventory.fixity or {}).items():
+            if algorithm in FIXITY_ALGORITHMS:
+                for digest, paths in block.items():
+                    for path in paths:
+                        if path in manifest:
+                            expect(path, algorithm, digest, "fixity")
+        for version, prior in sorted(priors.items()):
+            for path, digest in prior.content_paths().items():
+                if path in manifest:
+                    expect(path, prior.digest_algorithm, digest, f"{version}/inventory.json")
+        return result
+
+    def _check_prior_covers(
+        self, version: str, prior: Inventory, inventory: Inventory, on_disk: dict[str, int]
+    ) -> None:
+        """A version's inventory must list every content file of that version and before."""
+        number = int(version[1:])
+        listed = prior.content_paths()
+        for content_path in sorted(on_disk):
+            folder = content_path.split("/", 1)[0]
+            in_scope = folder in inventory.versions and int(folder[1:]) <= number
+            if in_scope and content_path not in listed:
+                self.add(
+                    ProblemKind.VERSION_INVENTORY,
+                    f"{version}/inventory.json does not list {content_path}",
+                    "E023",
+                    at=f"{version}/inventory.json",
+                )
+
+    def _check_spec_order(self, inventory: Inventory, priors: dict[str, Inventory]) -> None:
+        """Each version must follow the same or a later OCFL version than the one before (E103)."""
+        order = {v: i for i, v in enumerate(INVENTORY_TYPES)}
+        last = -1
+        for version in inventory.version_names():
+            inv = inventory if version == inventory.head else priors.get(version)
+            spec = inv.spec_version if inv is not None else None
+            if spec is None:
+                continue
+            if order[spec] < last:
+                self.add(
+                    ProblemKind.VERSION_INVENTORY,
+                    f"{version} follows an older OCFL version than the version before it",
+                    "E103",
+                    at=version,
+                )
+            last = max(last, order[spec])
 
     def _check_declaration(self, obj_fd: int, files: dict[str, Any]) -> str | None:
         declarations = sorted(n for n in files if n.startswith("0="))
@@ -1238,41 +1455,27 @@ class _ObjectCheck:
                     at=f"{EXTENSIONS_DIR}/{name}",
                 )
 
-    @staticmethod
-    def _wanted_digests(inventory: Inventory) -> dict[str, dict[str, str]]:
-        wanted: dict[str, dict[str, str]] = {}
-        for content_path, digest in inventory.content_paths().items():
-            wanted.setdefault(content_path, {})[inventory.digest_algorithm] = digest
-        for algorithm, block in (inventory.fixity or {}).items():
-            if algorithm not in FIXITY_ALGORITHMS or algorithm == inventory.digest_algorithm:
-                continue
-            for digest, paths in block.items():
-                for content_path in paths:
-                    if content_path in wanted:
-                        wanted[content_path][algorithm] = digest.lower()
-        return wanted
-
     def _check_version(
         self,
         obj_fd: int,
         inventory: Inventory,
         root_raw: bytes,
         version: str,
-        wanted: dict[str, dict[str, str]],
-        on_disk: dict[str, int],
-        digests: dict[str, dict[str, str]],
-    ) -> None:
+        priors: dict[str, Inventory],
+    ) -> bool:
+        """Check a version folder's entries and inventory; True if it has a content folder."""
         try:
             vfd = cf.open_dir_at(obj_fd, version)
         except (OSError, StoreError) as exc:
             self.add(ProblemKind.UNREADABLE, f"cannot open: {exc}", at=version)
-            return
+            return False
         with cf.closing_fd(vfd):
             files, dirs = self._list(vfd, version)
-            alg = inventory.digest_algorithm
             content = inventory.content_dir_name
+            alg = self._check_version_inventory(vfd, files, inventory, root_raw, version, priors)
+            expected = {"inventory.json", f"inventory.json.{alg}"} if alg else {"inventory.json"}
             for name in sorted(files):
-                if name not in ("inventory.json", f"inventory.json.{alg}"):
+                if name not in expected:
                     self.add(
                         ProblemKind.VERSION_EXTRA_ENTRY,
                         "unexpected file in a version folder",
@@ -1287,21 +1490,34 @@ class _ObjectCheck:
                     at=f"{version}/{name}",
                     severity="warning",
                 )
-            self._check_version_inventory(vfd, files, inventory, root_raw, version)
-            if content in dirs:
-                try:
-                    cfd = cf.open_dir_at(vfd, content)
-                except (OSError, StoreError) as exc:
-                    self.add(
-                        ProblemKind.UNREADABLE, f"cannot open: {exc}", at=f"{version}/{content}"
-                    )
-                    return
-                with cf.closing_fd(cfd):
-                    self._walk_content(cfd, f"{version}/{content}", wanted, on_disk, digests)
+            return content in dirs
+
+    def _walk_version_content(
+        self,
+        obj_fd: int,
+        inventory: Inventory,
+        version: str,
+        wanted: dict[str, set[str]],
+    ) -> None:
+        content = inventory.content_dir_name
+        try:
+            cfd = cf.open_dir_path(obj_fd, (version, content))
+        except (OSError, StoreError) as exc:
+            self.add(ProblemKind.UNREADABLE, f"cannot open: {exc}", at=f"{version}/{content}")
+            return
+        with cf.closing_fd(cfd):
+            self._walk_content(cfd, f"{version}/{content}", wanted)
 
     def _check_version_inventory(
-        self, vfd: int, files: dict[str, Any], inventory: Inventory, root_raw: bytes, version: str
-    ) -> None:
+        self,
+        vfd: int,
+        files: dict[str, Any],
+        inventory: Inventory,
+        root_raw: bytes,
+        version: str,
+        priors: dict[str, Inventory],
+    ) -> str | None:
+        """Check a version folder's inventory; returns its digest algorithm if known."""
         rel = f"{version}/inventory.json"
         if "inventory.json" not in files:
             self.add(
@@ -1311,10 +1527,10 @@ class _ObjectCheck:
                 at=version,
                 severity="warning",
             )
-            return
+            return None
         raw = self._read(vfd, "inventory.json", rel, _INVENTORY_LIMIT)
         if raw is None:
-            return
+            return None
         if version == inventory.head:
             if raw != root_raw:
                 self.add(
@@ -1324,28 +1540,22 @@ class _ObjectCheck:
                     at=rel,
                 )
             self._check_sidecar(vfd, files, raw, inventory.digest_algorithm, rel)
-            return
+            return inventory.digest_algorithm
         prior, problems = parse_inventory(raw, where=rel)
         self._adopt(problems, ProblemKind.VERSION_INVENTORY)
         if prior is None:
-            return
+            return None
         self._check_sidecar(vfd, files, raw, prior.digest_algorithm, rel)
+        priors[version] = prior
         if prior.head != version:
             self.add(
                 ProblemKind.VERSION_INVENTORY, f"{rel} has head {prior.head!r}", "E040", at=rel
             )
-        if prior.type not in INVENTORY_TYPES.values():
-            return
-        self._adopt(compare_prior(inventory, prior, rel), ProblemKind.VERSION_INVENTORY)
+        if prior.type in INVENTORY_TYPES.values():
+            self._adopt(compare_prior(inventory, prior, rel), ProblemKind.VERSION_INVENTORY)
+        return prior.digest_algorithm
 
-    def _walk_content(
-        self,
-        fd: int,
-        rel: str,
-        wanted: dict[str, dict[str, str]],
-        on_disk: dict[str, int],
-        digests: dict[str, dict[str, str]],
-    ) -> None:
+    def _walk_content(self, fd: int, rel: str, wanted: dict[str, set[str]]) -> None:
         files, dirs = self._list(fd, rel)
         if not files and not dirs:
             self.add(ProblemKind.EMPTY_DIR, "empty folder inside a content folder", "E024", at=rel)
@@ -1353,17 +1563,20 @@ class _ObjectCheck:
             content_path = f"{rel}/{name}"
             algorithms = sorted(wanted.get(content_path, {}))
             if not self.fixity or not algorithms:
-                on_disk[content_path] = files[name].stat(follow_symlinks=False).st_size
+                self.on_disk[content_path] = files[name].stat(follow_symlinks=False).st_size
                 continue
             try:
                 ffd = cf.open_file_at(fd, name)
             except (OSError, StoreError) as exc:
                 self.add(ProblemKind.UNREADABLE, f"cannot open: {exc}", at=content_path)
                 continue
+            if self.jobs is not None and os.fstat(ffd).st_size >= _THREAD_HASH_MIN:
+                self.pending[content_path] = self.jobs.submit(ffd, algorithms, self.on_bytes)
+                continue
             with cf.closing_fd(ffd):
                 found, size = _hash_fd(ffd, algorithms, self.on_bytes)
-            on_disk[content_path] = size
-            digests[content_path] = found
+            self.on_disk[content_path] = size
+            self.digests[content_path] = found
         for name in sorted(dirs):
             try:
                 sub = cf.open_dir_at(fd, name)
@@ -1371,4 +1584,4 @@ class _ObjectCheck:
                 self.add(ProblemKind.UNREADABLE, f"cannot open: {exc}", at=f"{rel}/{name}")
                 continue
             with cf.closing_fd(sub):
-                self._walk_content(sub, f"{rel}/{name}", wanted, on_disk, digests)
+                self._walk_content(sub, f"{rel}/{name}", wanted)

@@ -1,0 +1,5 @@
+"""``python -m svidok`` runs the command-line interface."""
+
+from svidok.cli import main
+
+main()

@@ -1,0 +1,103 @@
+"""Entries: canonical JSON must be exactly RFC 8785, checked against the reference package."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import rfc8785
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from svidok.errors import LedgerCorruptError
+from svidok.ledger.entries import Draft, Entry, canonical_json
+
+json_scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)
+    | st.text()
+    | st.floats(allow_nan=False, allow_infinity=False)
+)
+json_values = st.recursive(
+    json_scalars,
+    lambda children: (
+        st.lists(children, max_size=5) | st.dictionaries(st.text(), children, max_size=5)
+    ),
+    max_leaves=25,
+)
+
+
+def _valid_unicode(value: object) -> bool:
+    try:
+        json.dumps(value, ensure_ascii=False).encode("utf-8")
+        return True
+    except UnicodeEncodeError:
+        return False
+
+
+@settings(max_examples=400)
+@given(json_values)
+def test_canonical_json_equals_rfc8785_reference(value: object) -> None:
+    if not _valid_unicode(value):
+        with pytest.raises(ValueError):
+            canonical_json(value)
+        return
+    assert canonical_json(value) == rfc8785.dumps(value)
+
+
+def test_key_order_is_utf16_not_code_point() -> None:
+    # RFC 8785 §3.2.3: keys sort by UTF-16 code units; U+1F600 (surrogates D83D..) sorts
+    # before U+FF61 although its code point is larger.
+    value = {"\U0001f600": 1, "\uff61": 2, "a": 3}
+    assert canonical_json(value) == rfc8785.dumps(value)
+    assert canonical_json(value).index("\U0001f600".encode()) < canonical_json(value).index(
+        "\uff61".encode()
+    )
+
+
+def test_rfc8785_published_example() -> None:
+    # The example of RFC 8785 §3.2.2 (numbers and string escapes), as published.
+    value = json.loads(
+        '{"numbers": [333333333.33333329, 1E30, 4.50, 2e-3, 0.000000000000000000000000001],'
+        ' "string": "\\u20ac$\\u000F\\u000aA\'\\u0042\\u0022\\u005c\\\\\\"\\/",'
+        ' "literals": [null, true, false]}'
+    )
+    expected = (
+        '{"literals":[null,true,false],"numbers":[333333333.3333333,1e+30,4.5,0.002,'
+        '1e-27],"string":"€$\\u000f\\nA\'B\\"\\\\\\\\\\"/"}'
+    )
+    assert canonical_json(value) == expected.encode("utf-8")
+
+
+def test_non_finite_and_surrogates_refused() -> None:
+    for bad in (float("nan"), float("inf"), {"a": [float("-inf")]}, "\ud800"):
+        with pytest.raises(ValueError):
+            canonical_json(bad)
+
+
+def test_entry_roundtrip_and_tamper() -> None:
+    e = Entry.create(
+        Draft(
+            "acquisition", "Olena", {"object": "sha256:" + "0" * 64, "note": "line\nbreak \u202e"}
+        ),
+        7,
+    )
+    assert b"\n" not in e.raw
+    assert Entry.parse(e.raw, expected_index=7).data == e.data
+    with pytest.raises(LedgerCorruptError):
+        Entry.parse(e.raw, expected_index=8)
+    spaced = json.dumps(json.loads(e.raw), indent=1).encode()
+    with pytest.raises(LedgerCorruptError, match="canonical"):
+        Entry.parse(spaced)
+    dup = e.raw.replace(b'{"actor"', b'{"actor":"x","actor"', 1)
+    with pytest.raises(LedgerCorruptError):
+        Entry.parse(dup)
+    for junk in (b"", b"[]", b"{", b"\xff\xfe", b'{"svidok":1}', e.raw + b" "):
+        with pytest.raises(LedgerCorruptError):
+            Entry.parse(junk)
+
+
+def test_unknown_type_refused() -> None:
+    with pytest.raises(ValueError):
+        Draft("made-up", "x", {})

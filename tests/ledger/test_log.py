@@ -1,0 +1,163 @@
+"""The ledger file: durable appends, recovery of torn writes, never two inconsistent signatures."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from svidok.errors import InconsistentTreeError, LedgerCorruptError, LedgerError
+from svidok.ledger.checkpoint import open_checkpoint, verify_receipt
+from svidok.ledger.entries import Draft
+from svidok.ledger.log import Ledger
+from svidok.ledger.merkle import leaf_hash, root_from_leaf_hashes
+from svidok.ledger.note import Signer
+
+ORIGIN = "svidok.test/log"
+
+
+@pytest.fixture()
+def signer() -> Signer:
+    return Signer.generate(ORIGIN)
+
+
+def _new(tmp_path: Path, signer: Signer) -> Ledger:
+    return Ledger.create(tmp_path / "ledger", ORIGIN, signer)
+
+
+def _append(ledger: Ledger, n: int, start: int = 0) -> None:
+    with ledger.locked():
+        ledger.append([Draft("verification", "t", {"n": start + i}) for i in range(n)])
+        ledger.sign()
+
+
+def test_append_sign_and_reopen(tmp_path: Path, signer: Signer) -> None:
+    ledger = _new(tmp_path, signer)
+    _append(ledger, 5)
+    lines = (tmp_path / "ledger" / "entries.jsonl").read_bytes().split(b"\n")
+    assert lines[-1] == b"" and len(lines) == 6
+    root = root_from_leaf_hashes([leaf_hash(line) for line in lines[:-1]])
+    latest = ledger.latest_checkpoint()
+    assert (
+        latest is not None and latest.checkpoint.size == 5 and latest.checkpoint.root_hash == root
+    )
+    assert open_checkpoint(latest.note, signer.verifier()).root_hash == root
+    again = Ledger(tmp_path / "ledger", ORIGIN, signer.verifier(), signer)
+    assert again.size == 5 and again.tree.root() == root
+    assert [e.data["n"] for e in again.iter_entries()] == [0, 1, 2, 3, 4]
+    assert again.entry(3).data["n"] == 3
+
+
+def test_append_needs_lock(tmp_path: Path, signer: Signer) -> None:
+    ledger = _new(tmp_path, signer)
+    with pytest.raises(LedgerError):
+        ledger.append([Draft("verification", "t", {})])
+
+
+def test_receipts_verify_for_every_entry(tmp_path: Path, signer: Signer) -> None:
+    ledger = _new(tmp_path, signer)
+    _append(ledger, 13)
+    for i in range(13):
+        rec = ledger.receipt(i)
+        cp = verify_receipt(rec, signer.verifier())
+        assert cp.size == 13 and rec.extra == ledger.read_raw(i)
+
+
+def test_caches_are_rebuilt_when_wrong(tmp_path: Path, signer: Signer) -> None:
+    ledger = _new(tmp_path, signer)
+    _append(ledger, 10)
+    root = ledger.tree.root()
+    (tmp_path / "ledger" / "cache" / "leaves.bin").write_bytes(b"\x00" * 64)
+    (tmp_path / "ledger" / "cache" / "ends.bin").unlink()
+    again = Ledger(tmp_path / "ledger", ORIGIN, signer.verifier(), signer)
+    assert again.size == 10 and again.tree.root() == root
+
+
+def test_torn_tail_is_set_aside_not_lost(tmp_path: Path, signer: Signer) -> None:
+    ledger = _new(tmp_path, signer)
+    _append(ledger, 3)
+    path = tmp_path / "ledger" / "entries.jsonl"
+    with path.open("ab") as fh:
+        fh.write(b'{"actor":"t","data":{"n"')  # an interrupted write
+    reader = Ledger(tmp_path / "ledger", ORIGIN, signer.verifier(), signer)
+    assert reader.size == 3
+    _append(reader, 2, start=3)
+    assert [e.data["n"] for e in reader.iter_entries()] == [0, 1, 2, 3, 4]
+    torn = list((tmp_path / "ledger" / "torn").iterdir())
+    assert len(torn) == 1 and torn[0].read_bytes() == b'{"actor":"t","data":{"n"'
+
+
+def test_refuses_to_sign_after_rewrite(tmp_path: Path, signer: Signer) -> None:
+    ledger = _new(tmp_path, signer)
+    _append(ledger, 4)
+    path = tmp_path / "ledger" / "entries.jsonl"
+    lines = path.read_bytes().split(b"\n")
+    # rewrite history: replace entry 1 by a valid entry with other content
+    other = Ledger.create(tmp_path / "other", ORIGIN, signer)
+    with other.locked():
+        other.append([Draft("verification", "t", {"n": 99 + i}) for i in range(2)])
+    lines[1] = other.read_raw(1)
+    path.write_bytes(b"\n".join(lines))
+    for name in ("leaves.bin", "ends.bin"):
+        (tmp_path / "ledger" / "cache" / name).unlink()
+    forged = Ledger(tmp_path / "ledger", ORIGIN, signer.verifier(), signer)
+    with pytest.raises(InconsistentTreeError), forged.locked():
+        forged.append([Draft("verification", "t", {})])
+        forged.sign()
+
+
+def test_refuses_to_write_after_truncation(tmp_path: Path, signer: Signer) -> None:
+    ledger = _new(tmp_path, signer)
+    _append(ledger, 4)
+    path = tmp_path / "ledger" / "entries.jsonl"
+    lines = path.read_bytes().split(b"\n")
+    path.write_bytes(b"\n".join(lines[:2]) + b"\n")
+    cut = Ledger(tmp_path / "ledger", ORIGIN, signer.verifier(), signer)
+    with pytest.raises(LedgerCorruptError, match="removed or damaged"), cut.locked():
+        pass
+
+
+_WRITER = """
+import sys
+from pathlib import Path
+from svidok.ledger.entries import Draft
+from svidok.ledger.log import Ledger
+from svidok.ledger.note import Signer
+signer = Signer.from_skey(sys.argv[2])
+ledger = Ledger(Path(sys.argv[1]), "svidok.test/log", signer.verifier(), signer)
+for i in range(int(sys.argv[3])):
+    with ledger.locked():
+        ledger.append([Draft("verification", "p", {"who": sys.argv[4], "i": i}) for _ in range(3)])
+        ledger.sign()
+"""
+
+
+def test_two_processes_append_concurrently(tmp_path: Path, signer: Signer) -> None:
+    ledger = _new(tmp_path, signer)
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", _WRITER, str(tmp_path / "ledger"), signer.to_skey(), "40", who]
+        )
+        for who in ("a", "b")
+    ]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    fresh = Ledger(tmp_path / "ledger", ORIGIN, signer.verifier(), signer)
+    entries = list(fresh.iter_entries())
+    assert len(entries) == 240
+    assert sorted({(e.data["who"], e.data["i"]) for e in entries}) == sorted(
+        {(w, i) for w in "ab" for i in range(40)}
+    )
+    latest = fresh.latest_checkpoint()
+    assert latest is not None and latest.checkpoint.size == 240
+    assert (
+        latest.checkpoint.root_hash
+        == ledger.tree.__class__([leaf_hash(e.raw) for e in entries]).root()
+    )
+    # every checkpoint ever signed is consistent with the final tree
+    for _path, note in fresh.stored_checkpoints():
+        cp = open_checkpoint(note, signer.verifier())
+        assert fresh.tree.root(cp.size) == cp.root_hash
+    assert os.listdir(tmp_path / "ledger" / "torn") == []
