@@ -11,7 +11,8 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 TYPES = {"init", "key", "acquisition", "extraction", "intake.skip", "verification"}
-MEMBERS = {"svidok", "index", "type", "time", "actor", "tool", "host", "data"}
+MEMBERS = {"svidok": int, "index": int, "type": str, "time": str, "actor": str, "tool": str,
+           "host": str, "data": dict}
 TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
 b64 = lambda s: base64.b64decode(s, validate=True)  # noqa: E731
 H = lambda *parts: hashlib.sha256(b"".join(parts)).digest()  # noqa: E731
@@ -120,13 +121,17 @@ def check_ledger(ledger, key, against):
     for i, line in enumerate(lines):
         try:
             e = json.loads(line.decode("utf-8"))
-            need(type(e) is dict and set(e) == MEMBERS and e["svidok"] == 1, "wrong members")
-            need(e["index"] == i and e["type"] in TYPES and TIME.fullmatch(e["time"]), "bad value")
+            need(type(e) is dict and e.keys() == MEMBERS.keys(), "not exactly the eight members")
+            need(all(type(e[k]) is t for k, t in MEMBERS.items()), "a member of the wrong type")
+            need(e["svidok"] == 1 and e["index"] == i, "wrong format version or index")
+            need(e["type"] in TYPES and TIME.fullmatch(e["time"]), "unknown type or bad time")
             need(jcs(e).encode("utf-8") == line, "not in RFC 8785 canonical form")
             entries.append(e)
         except Exception as exc:
             problems.append(f"entry {i}: {exc!r}")
-    if not entries or entries[0]["type"] != "init" or vkey(entries[0]["data"]["vkey"]) != key:
+    try:
+        need(entries[0]["type"] == "init" and vkey(entries[0]["data"]["vkey"]) == key, "no")
+    except Exception:
         problems.append("entry 0 is not an init entry recording the key given")
     for path in [ledger / "checkpoint", *sorted((ledger / "checkpoints").glob("*.note")), *against]:
         try:

@@ -12,8 +12,8 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import random_bytes, write
 
+from conftest import random_bytes, write
 from svidok.home import Home
 
 CLI = [sys.executable, "-m", "svidok"]
@@ -31,8 +31,9 @@ def _tree(root: Path, files: int, seed: int) -> int:
 
 
 def _svidok(home: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*CLI, "--home", str(home), *args], capture_output=True, text=True,
-                          check=False, timeout=300)
+    return subprocess.run(
+        [*CLI, "--home", str(home), *args], capture_output=True, text=True, check=False, timeout=300
+    )
 
 
 def _ingest_args(src: Path) -> list[str]:
@@ -57,8 +58,11 @@ def test_kill_during_ingest_then_verify_and_resume(tmp_path: Path, trial: int) -
     assert _svidok(home, "init").returncode == 0
     src = tmp_path / "src"
     distinct = _tree(src, 300, seed=trial + 1)
-    proc = subprocess.Popen([*CLI, "--home", str(home), *_ingest_args(src)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [*CLI, "--home", str(home), *_ingest_args(src)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     time.sleep(random.Random(trial).uniform(0.3, 3.0))
     proc.send_signal(signal.SIGKILL)
     proc.wait()
@@ -77,8 +81,14 @@ def test_two_ingests_at_once(tmp_path: Path) -> None:
     a, b = tmp_path / "a", tmp_path / "b"
     _tree(a, 120, seed=7)
     _tree(b, 120, seed=7)  # the same contents under another folder: races on every object
-    procs = [subprocess.Popen([*CLI, "--home", str(home), *_ingest_args(p)],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for p in (a, b)]
+    procs = [
+        subprocess.Popen(
+            [*CLI, "--home", str(home), *_ingest_args(p)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+        )
+        for p in (a, b)
+    ]
     outs = [p.communicate(timeout=300) for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outs
     objects, acquisitions = _counts(home)

@@ -53,13 +53,23 @@ def _script() -> ModuleType:
 def run_script(*args: object, optimise: bool = False) -> subprocess.CompletedProcess[str]:
     """Run the independent verifier as a court would: a separate interpreter, no svidok."""
     flags = ["-O"] if optimise else []
-    return subprocess.run([sys.executable, *flags, str(SCRIPT), *map(str, args)],
-                          capture_output=True, text=True, check=False, timeout=300)
+    return subprocess.run(
+        [sys.executable, *flags, str(SCRIPT), *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
 
 
 def svidok(*args: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "svidok", *map(str, args)],
-                          capture_output=True, text=True, check=False, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "svidok", *map(str, args)],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
 
 
 def _entries(home: Path) -> list[dict[str, Any]]:
@@ -93,8 +103,14 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     done = svidok("verify", "--home", home)  # records a verification entry, signs again
     assert done.returncode == 0, done.stdout + done.stderr
     acquisition = next(e for e in _entries(home) if e["type"] == "acquisition")
-    made = svidok("receipt", acquisition["data"]["object"], "--home", home,
-                  "-o", base / "acquisition.tlog-proof")
+    made = svidok(
+        "receipt",
+        acquisition["data"]["object"],
+        "--home",
+        home,
+        "-o",
+        base / "acquisition.tlog-proof",
+    )
     assert made.returncode == 0, made.stderr
     return base
 
@@ -116,6 +132,15 @@ def _fails(result: subprocess.CompletedProcess[str], words: str) -> None:
     assert "FAILED" in result.stdout and words in result.stderr, result.stderr
 
 
+def test_script_is_independent() -> None:
+    """Standard library and `cryptography` only: nothing of Svidok's."""
+    source = SCRIPT.read_text(encoding="utf-8")
+    imported = re.findall(r"^(?:import|from) ([\w.]+(?:, [\w.]+)*)", source, re.MULTILINE)
+    modules = {m.split(".")[0] for group in imported for m in group.split(", ")}
+    assert modules <= {"argparse", "base64", "hashlib", "json", "re", "sys", "decimal",
+                       "pathlib", "cryptography"}, modules
+
+
 def test_every_entry_type_is_in_the_built_home(built: Path) -> None:
     assert {e["type"] for e in _entries(built / "home")} == ENTRY_TYPES
 
@@ -128,8 +153,9 @@ def test_intact_home_passes(copy: Path) -> None:
 
 
 def test_ledger_folder_and_published_key_alone_pass(copy: Path, built: Path) -> None:
-    result = run_script(copy / "ledger", "--key", _vkey(copy),
-                        "--against", built / "published.checkpoint")
+    result = run_script(
+        copy / "ledger", "--key", _vkey(copy), "--against", built / "published.checkpoint"
+    )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
@@ -137,7 +163,7 @@ def test_changed_entry_byte_fails(copy: Path) -> None:
     path = copy / "ledger" / "entries.jsonl"
     data = path.read_bytes()
     at = data.index(b'"collector":"Olena Test"') + len(b'"collector":"O')
-    path.write_bytes(data[:at] + b"X" + data[at + 1:])  # still valid, canonical JSON
+    path.write_bytes(data[:at] + b"X" + data[at + 1 :])  # still valid, canonical JSON
     _fails(run_script(copy), "differs")
 
 
@@ -216,18 +242,24 @@ def test_receipt_verifies_and_tampering_fails(built: Path, tmp_path: Path) -> No
     entry = base64.b64decode(lines[1].removeprefix("extra "))
     forged = entry.replace(b"Olena Test", b"Petro Test")
     bad = tmp_path / "forged.tlog-proof"
-    bad.write_text("\n".join([lines[0], "extra " + base64.b64encode(forged).decode(),
-                              *lines[2:]]), encoding="utf-8")
+    bad.write_text(
+        "\n".join([lines[0], "extra " + base64.b64encode(forged).decode(), *lines[2:]]),
+        encoding="utf-8",
+    )
     _fails(run_script("--receipt", bad, "--key", key), "does not lead to the signed root")
     assert svidok("verify-receipt", bad, "--key", key).returncode == 1
 
 
 # --------------------------------------------------------------- RFC 8785 agreement
 _json = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**53) + 1, 2**53 - 1)
-    | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**53) + 1, 2**53 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(),
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
-    max_leaves=12)
+    max_leaves=12,
+)
 
 
 @settings(max_examples=400, deadline=None)
@@ -275,8 +307,9 @@ _KINDS = {
     "number": lambda v: type(v) in (int, float),
     "object": lambda v: isinstance(v, dict),
     "array of strings": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
-    "path value": lambda v: isinstance(v, dict) and (
-        set(v) == {"utf8"} or set(v) == {"b64", "display"}),
+    "path value": lambda v: (
+        isinstance(v, dict) and (set(v) == {"utf8"} or set(v) == {"b64", "display"})
+    ),
 }
 
 
@@ -336,10 +369,15 @@ def test_every_command_is_documented() -> None:
 
 def test_cited_standards_have_addresses() -> None:
     doc = _doc()
-    for url in ("https://www.rfc-editor.org/rfc/rfc8785", "https://www.rfc-editor.org/rfc/rfc9162",
-                "https://c2sp.org/signed-note", "https://c2sp.org/tlog-checkpoint",
-                "https://c2sp.org/tlog-proof", "https://ocfl.io/1.1/spec/",
-                "https://ocfl.github.io/extensions/0004-hashed-n-tuple-storage-layout.html"):
+    for url in (
+        "https://www.rfc-editor.org/rfc/rfc8785",
+        "https://www.rfc-editor.org/rfc/rfc9162",
+        "https://c2sp.org/signed-note",
+        "https://c2sp.org/tlog-checkpoint",
+        "https://c2sp.org/tlog-proof",
+        "https://ocfl.io/1.1/spec/",
+        "https://ocfl.github.io/extensions/0004-hashed-n-tuple-storage-layout.html",
+    ):
         assert url in doc, url
 
 
@@ -360,6 +398,12 @@ def test_worked_example_checks_out(tmp_path: Path) -> None:
     for i, line in enumerate(lines):
         entry = json.loads(line)
         assert entry["index"] == i and canonical_json(entry) == line
+    inventory = blocks["example-inventory"].encode("utf-8")
+    assert blocks["example-sidecar"] == hashlib.sha256(inventory).hexdigest() + "  inventory.json\n"
+    object_id = json.loads(inventory)["id"]
+    assert json.loads(lines[2])["data"]["object"] == object_id
+    h = hashlib.sha256(object_id.encode("utf-8")).hexdigest()
+    assert f"store/{h[:3]}/{h[3:6]}/{h[6:9]}/{h}/" in _doc()
     receipt = tmp_path / "example.tlog-proof"
     receipt.write_text(blocks["example-receipt"], encoding="utf-8")
     result = run_script("--receipt", receipt, "--key", blocks["example-vkey"].strip())

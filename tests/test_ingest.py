@@ -6,9 +6,9 @@ import base64
 import os
 from pathlib import Path
 
-from conftest import OPTIONS, random_bytes, run_ingest, sha256, write
 from sqlalchemy import func, select
 
+from conftest import OPTIONS, random_bytes, run_ingest, sha256, write
 from svidok.catalog import schema
 from svidok.home import Home
 from svidok.intake.ingest import IngestOptions
@@ -47,7 +47,7 @@ def test_files_are_preserved_exactly_and_deduplicated(home: Home, tmp_path: Path
     by_name = {e.data["name"]["utf8"]: e for e in acq}
     assert by_name["b.txt"].data["case"] == "bucha-2022"
     assert by_name["b.txt"].data["collector"] == "Olena Test"
-    assert by_name["b.txt"].data["file"]["mtime_ns"] == (src / "b.txt").stat().st_mtime_ns
+    assert by_name["b.txt"].data["file"]["mtime_ns"] == str((src / "b.txt").stat().st_mtime_ns)
     assert by_name["b.txt"].data["path"]["utf8"] == str(src / "b.txt")
     assert by_name["b.txt"].data["media_type"] == "text/plain"
     assert by_name["copy-of-a.dat"].data["new_object"] is False
@@ -64,8 +64,9 @@ def test_same_ingest_twice_adds_nothing(home: Home, tmp_path: Path) -> None:
     assert home.ledger.size == size
     assert _count(home, schema.acquisitions) == 5
     # the same bytes from another source are a new acquisition of the same object
-    other = run_ingest(home, src, options=IngestOptions(case="bucha-2022", collector="Petro",
-                                                        source="second copy"))
+    other = run_ingest(
+        home, src, options=IngestOptions(case="bucha-2022", collector="Petro", source="second copy")
+    )
     assert other.count("preserved") == 5 and not any(o.new_object for o in other.outcomes)
     assert _count(home, schema.objects) == 5 and _count(home, schema.acquisitions) == 10
 
@@ -73,8 +74,13 @@ def test_same_ingest_twice_adds_nothing(home: Home, tmp_path: Path) -> None:
 def test_hostile_names_preserved_and_shown_escaped(home: Home, tmp_path: Path) -> None:
     src = tmp_path / "names"
     src.mkdir()
-    names = [b"line\nbreak.txt", b"bidi\xe2\x80\xaegpj.exe", b"not-utf8-\xff\xfe.bin",
-             b"tab\tand\x1besc", b"  spaced  "]
+    names = [
+        b"line\nbreak.txt",
+        b"bidi\xe2\x80\xaegpj.exe",
+        b"not-utf8-\xff\xfe.bin",
+        b"tab\tand\x1besc",
+        b"  spaced  ",
+    ]
     for i, name in enumerate(names):
         with open(os.path.join(os.fsencode(src), name), "wb") as fh:
             fh.write(bytes([i]) * (i + 1))
@@ -106,7 +112,9 @@ def test_links_fifos_and_errors_are_reported_not_followed(home: Home, tmp_path: 
     status = {os.path.basename(o.path): o for o in report.outcomes}
     assert status[b"real.txt"].status == "preserved"
     assert status[b"inner-link"].status == "linked"
-    assert status[b"outer-link"].status == "skipped" and "outside" in (status[b"outer-link"].reason or "")
+    assert status[b"outer-link"].status == "skipped" and "outside" in (
+        status[b"outer-link"].reason or ""
+    )
     assert status[b"pipe"].status == "skipped" and "FIFO" in (status[b"pipe"].reason or "")
     assert status[b"does-not-exist"].status == "failed"
     assert status[b"mem"].status == "failed"
@@ -130,8 +138,11 @@ def test_bad_options_refused() -> None:
 
     from svidok.errors import IntakeError
 
-    for kwargs in ({"case": "", "collector": "x"}, {"case": "c", "collector": " "},
-                   {"case": "c\u202e", "collector": "x"}):
+    for kwargs in (
+        {"case": "", "collector": "x"},
+        {"case": "c", "collector": " "},
+        {"case": "c\u202e", "collector": "x"},
+    ):
         with pytest.raises(IntakeError):
             IngestOptions(**kwargs)  # type: ignore[arg-type]
     assert OPTIONS.case == "bucha-2022"

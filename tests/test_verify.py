@@ -5,13 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-from conftest import random_bytes, run_ingest, write
 
+from conftest import random_bytes, run_ingest, write
 from svidok.home import Home
 from svidok.ledger.entries import Draft
 from svidok.verify import VerifyReport, verify
@@ -48,9 +46,18 @@ def test_intact_archive_passes(filled: Home) -> None:
 
 
 def test_independent_ocfl_validator_accepts_store(filled: Home) -> None:
-    result = subprocess.run([Path(sys.executable).with_name("ocfl-validate.py"),
-                             str(filled.store.root)], capture_output=True, text=True, check=False)
+    from store.helpers import ocfl_py_root, ocfl_validate_script
+
+    ok, objects, good, errors = ocfl_py_root(filled.store.root)
+    assert ok and objects == good == 7, errors
+    result = ocfl_validate_script(filled.store.root)
     assert result.returncode == 0, result.stdout + result.stderr
+    # and it is not a validator that passes everything
+    target = _first_content(filled)
+    target.chmod(0o644)
+    target.write_bytes(b"changed")
+    ok, objects, good, errors = ocfl_py_root(filled.store.root)
+    assert objects == 7 and good == 6
 
 
 def test_changed_byte_is_found(filled: Home) -> None:
@@ -80,12 +87,21 @@ def test_planted_object_is_found(filled: Home, tmp_path: Path) -> None:
     from datetime import UTC, datetime
 
     from conftest import sha256
+
     digest = sha256(b"planted")
     content = write(filled.path / "work" / "planted.bin", b"planted")
-    filled.store.add_object(f"sha256:{digest}", content, digest_hex=digest, size=7,
-                            logical_name="original", created=datetime.now(UTC), message="x",
-                            user_name="intruder", user_address=None,
-                            staging_dir=filled.path / "work")
+    filled.store.add_object(
+        f"sha256:{digest}",
+        content,
+        digest_hex=digest,
+        size=7,
+        logical_name="original",
+        created=datetime.now(UTC),
+        message="x",
+        user_name="intruder",
+        user_address=None,
+        staging_dir=filled.path / "work",
+    )
     report = _verify(filled.path)
     assert "accounting" in _areas(report)
     assert any("no ledger entry" in f.message for f in report.problems)
@@ -108,7 +124,8 @@ def test_removed_entries_are_found(filled: Home) -> None:
 
 
 def test_rollback_with_resigned_checkpoint_is_caught_by_published_one(
-        filled: Home, tmp_path: Path) -> None:
+    filled: Home, tmp_path: Path
+) -> None:
     published = tmp_path / "published.note"
     note = (filled.ledger.dir / "checkpoint").read_text()
     published.write_text(note)
@@ -121,9 +138,8 @@ def test_rollback_with_resigned_checkpoint_is_caught_by_published_one(
     (filled.ledger.dir / "checkpoint").unlink()
     shutil.rmtree(filled.ledger.dir / "cache")
     (filled.ledger.dir / "cache").mkdir()
-    with Home.open(filled.path) as h:
-        with h.ledger.locked():
-            h.ledger.sign()
+    with Home.open(filled.path) as h, h.ledger.locked():
+        h.ledger.sign()
     alone = _verify(filled.path)
     assert "checkpoint" not in _areas(alone)  # self-consistent after the rewrite...
     caught = _verify(filled.path, against=[published])
@@ -133,8 +149,10 @@ def test_rollback_with_resigned_checkpoint_is_caught_by_published_one(
 
 def test_catalog_tampering_is_found(filled: Home) -> None:
     db = sqlite3.connect(filled.path / "catalog.sqlite")
-    db.execute("UPDATE acquisitions SET collector = 'Someone Else' WHERE entry = "
-               "(SELECT min(entry) FROM acquisitions)")
+    db.execute(
+        "UPDATE acquisitions SET collector = 'Someone Else' WHERE entry = "
+        "(SELECT min(entry) FROM acquisitions)"
+    )
     db.commit()
     db.close()
     report = _verify(filled.path)
@@ -152,15 +170,23 @@ def test_external_checkpoint_from_another_key_is_refused(filled: Home, tmp_path:
 
 def test_verification_is_recorded(filled: Home) -> None:
     with Home.open(filled.path) as h, h.writing():
-        h.commit([Draft("verification", "t", {"result": "intact", "problems": 0,
-                                               "tree_size": h.ledger.size})])
+        h.commit(
+            [
+                Draft(
+                    "verification",
+                    "t",
+                    {"result": "intact", "problems": 0, "tree_size": h.ledger.size},
+                )
+            ]
+        )
     assert _verify(filled.path).ok
 
 
 def test_lagging_catalog_is_a_note_not_a_problem(filled: Home, tmp_path: Path) -> None:
     with Home.open(filled.path) as h, h.ledger.locked():
-        h.ledger.append([Draft("verification", "t", {"result": "intact", "problems": 0,
-                                                     "tree_size": 1})])
+        h.ledger.append(
+            [Draft("verification", "t", {"result": "intact", "problems": 0, "tree_size": 1})]
+        )
     report = _verify(filled.path)
     assert report.ok, report.findings
     assert any(f.area == "catalog" for f in report.findings)

@@ -28,15 +28,25 @@ from svidok.errors import SvidokError
 from svidok.home import Home, resolve_home
 from svidok.intake.ingest import FileOutcome
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, rich_markup_mode=None,
-                  pretty_exceptions_enable=False,
-                  help="Svidok: an evidence locker with a tamper-evident custody ledger.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    rich_markup_mode=None,
+    pretty_exceptions_enable=False,
+    help="Svidok: an evidence locker with a tamper-evident custody ledger.",
+)
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
-HomeOpt = Annotated[Path | None, typer.Option(
-    "--home", envvar="SVIDOK_HOME", show_default=False,
-    help="The data home (default: $SVIDOK_HOME, else ./svidok-data).")]
+HomeOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--home",
+        show_default=False,
+        help="The data home (default: $SVIDOK_HOME, else ./svidok-data).",
+    ),
+]
+_global_home: list[Path] = []  # --home given before the command name
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
 
 
@@ -52,8 +62,15 @@ def _actor() -> str:
         return f"uid {os.getuid()}"
 
 
+def _home_path(home: Path | None) -> Path:
+    """The command's --home, else the global --home, else $SVIDOK_HOME, else ./svidok-data."""
+    if home is None and _global_home:
+        home = _global_home[-1]
+    return resolve_home(home)
+
+
 def _open(home: Path | None) -> Home:
-    return Home.open(resolve_home(home))
+    return Home.open(_home_path(home))
 
 
 def _show_progress() -> bool:
@@ -61,26 +78,42 @@ def _show_progress() -> bool:
 
 
 @app.callback(invoke_without_command=True)
-def _root(version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
-          ) -> None:
+def _root(
+    version: Annotated[bool, typer.Option("--version", help="Print the version.")] = False,
+    home: HomeOpt = None,
+) -> None:
+    _global_home.clear()
+    if home is not None:
+        _global_home.append(home)
     if version:
         out.print(f"svidok {__version__}")
         raise typer.Exit(0)
 
 
 @app.command()
-def init(home: HomeOpt = None,
-         origin: Annotated[str | None, typer.Option(
-             help="The log's name, first line of every checkpoint (default: svidok.local/<id>)."
-         )] = None,
-         json_out: JsonOpt = False) -> None:
+def init(
+    home: HomeOpt = None,
+    origin: Annotated[
+        str | None,
+        typer.Option(
+            help="The log's name, first line of every checkpoint (default: svidok.local/<id>)."
+        ),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
     """Create a data home: OCFL store, ledger, catalog, signing key and settings."""
     from svidok.home import Home as _Home
 
-    result = _Home.init(resolve_home(home), origin=origin, actor=_actor())
+    result = _Home.init(_home_path(home), origin=origin, actor=_actor())
     if json_out:
-        out.print_json(data={"home": str(result.home), "origin": result.origin,
-                             "public_key": result.vkey, "key_id": result.key_id})
+        out.print_json(
+            data={
+                "home": str(result.home),
+                "origin": result.origin,
+                "public_key": result.vkey,
+                "key_id": result.key_id,
+            }
+        )
         return
     out.print(f"Created data home {result.home}", markup=False)
     out.print(f"Log origin: {result.origin}", markup=False)
@@ -89,14 +122,20 @@ def init(home: HomeOpt = None,
 
 
 @app.command()
-def ingest(paths: Annotated[list[Path], typer.Argument(help="Files and folders to preserve.")],
-           case: Annotated[str, typer.Option(help="The case the evidence belongs to.")],
-           collector: Annotated[str, typer.Option(help="Who collected it.")],
-           source: Annotated[str | None, typer.Option(
-               help="Where it came from (recorded in the ledger in clear).")] = None,
-           note: Annotated[str | None, typer.Option(
-               help="A note on this acquisition (recorded in the ledger in clear).")] = None,
-           home: HomeOpt = None, json_out: JsonOpt = False) -> None:
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Files and folders to preserve.")],
+    case: Annotated[str, typer.Option(help="The case the evidence belongs to.")],
+    collector: Annotated[str, typer.Option(help="Who collected it.")],
+    source: Annotated[
+        str | None, typer.Option(help="Where it came from (recorded in the ledger in clear).")
+    ] = None,
+    note: Annotated[
+        str | None,
+        typer.Option(help="A note on this acquisition (recorded in the ledger in clear)."),
+    ] = None,
+    home: HomeOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
     """Preserve files and folders (recursively) as evidence; record each acquisition."""
     from svidok.intake.ingest import IngestOptions, summarize
     from svidok.intake.ingest import ingest as run_ingest
@@ -111,28 +150,48 @@ def ingest(paths: Annotated[list[Path], typer.Argument(help="Files and folders t
             report = run_ingest(h, raw_paths, options)
     counts = summarize(report)
     if json_out:
-        out.print_json(data={"ok": report.ok, "summary": counts,
-                             "bytes_preserved": report.bytes_preserved,
-                             "checkpoint_size": report.checkpoint_size,
-                             "files": [o.to_json() for o in report.outcomes]})
+        out.print_json(
+            data={
+                "ok": report.ok,
+                "summary": counts,
+                "bytes_preserved": report.bytes_preserved,
+                "checkpoint_size": report.checkpoint_size,
+                "files": [o.to_json() for o in report.outcomes],
+            }
+        )
     else:
         table = Table(title="Ingest", show_lines=False)
         for col in ("status", "file", "size", "object", "note"):
             table.add_column(col, overflow="fold")
         for o in report.outcomes:
-            table.add_row(o.status, o.display, "" if o.size is None else f"{o.size:,}",
-                          (o.object_id or "")[:19], o.reason or (o.media_type or ""))
+            table.add_row(
+                o.status,
+                o.display,
+                "" if o.size is None else f"{o.size:,}",
+                (o.object_id or "")[:19],
+                o.reason or (o.media_type or ""),
+            )
         out.print(table)
-        out.print(", ".join(f"{v} {k}" for k, v in counts.items())
-                  + f"; ledger signed at {report.checkpoint_size} entries", markup=False)
+        out.print(
+            ", ".join(f"{v} {k}" for k, v in counts.items())
+            + f"; ledger signed at {report.checkpoint_size} entries",
+            markup=False,
+        )
     raise typer.Exit(0 if report.ok else 1)
 
 
 class _IngestBar(Progress):
     def __init__(self) -> None:
-        super().__init__(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                         DownloadColumn(), TransferSpeedColumn(), TimeRemainingColumn(),
-                         console=err, transient=True)
+        super().__init__(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+            console=err,
+            transient=True,
+        )
         self._files: TaskID | None = None
         self._bytes: TaskID | None = None
 
@@ -150,17 +209,28 @@ class _IngestBar(Progress):
 
 
 @app.command()
-def verify(home: HomeOpt = None,
-           against: Annotated[list[Path] | None, typer.Option(
-               "--against", help="A checkpoint published earlier (repeatable).")] = None,
-           key: Annotated[list[str] | None, typer.Option(
-               "--key", help="Trusted public key (vkey text or a file holding it; repeatable). "
-               "Default: the home's keys/ledger.pub.")] = None,
-           quick: Annotated[bool, typer.Option(
-               "--quick", help="Check sizes and inventories, do not re-hash content.")] = False,
-           record: Annotated[bool, typer.Option(
-               "--record/--no-record", help="Record the run in the ledger.")] = True,
-           json_out: JsonOpt = False) -> None:
+def verify(
+    home: HomeOpt = None,
+    against: Annotated[
+        list[Path] | None,
+        typer.Option("--against", help="A checkpoint published earlier (repeatable)."),
+    ] = None,
+    key: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--key",
+            help="Trusted public key (vkey text or a file holding it; repeatable). "
+            "Default: the home's keys/ledger.pub.",
+        ),
+    ] = None,
+    quick: Annotated[
+        bool, typer.Option("--quick", help="Check sizes and inventories, do not re-hash content.")
+    ] = False,
+    record: Annotated[
+        bool, typer.Option("--record/--no-record", help="Record the run in the ledger.")
+    ] = True,
+    json_out: JsonOpt = False,
+) -> None:
     """Check the whole archive without trusting the catalog. Exit 0 intact, 1 problems."""
     from svidok.ledger.entries import Draft
     from svidok.verify import verify as run_verify
@@ -168,8 +238,14 @@ def verify(home: HomeOpt = None,
     trusted = [_load_vkey(k) for k in key or []]
     with _open(home) as h:
         if _show_progress() and not json_out:
-            with Progress(TextColumn("{task.description}"), BarColumn(), DownloadColumn(),
-                          TimeRemainingColumn(), console=err, transient=True) as bar:
+            with Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                DownloadColumn(),
+                TimeRemainingColumn(),
+                console=err,
+                transient=True,
+            ) as bar:
                 tasks: dict[str, TaskID] = {}
 
                 def step(stage: str, done: int, total: int | None) -> None:
@@ -177,40 +253,62 @@ def verify(home: HomeOpt = None,
                         tasks[stage] = bar.add_task(f"checking {stage}", total=total)
                     bar.update(tasks[stage], completed=done, total=total)
 
-                report = run_verify(h, against=against or [], quick=quick, trusted=trusted,
-                                    progress=step)
+                report = run_verify(
+                    h, against=against or [], quick=quick, trusted=trusted, progress=step
+                )
         else:
             report = run_verify(h, against=against or [], quick=quick, trusted=trusted)
         recorded: int | None = None
         if record and h.signer is not None and os.access(h.ledger.dir, os.W_OK):
             try:
                 with h.writing():
-                    entries = h.commit([Draft("verification", _actor(), {
-                        "result": "intact" if report.ok else "problems",
-                        "problems": len(report.problems), "quick": quick,
-                        "objects": report.objects, "tree_size": report.entries,
-                        "external_checkpoints": report.external_checked,
-                        "findings": [str(f) for f in report.findings[:100]],
-                    })])
+                    entries = h.commit(
+                        [
+                            Draft(
+                                "verification",
+                                _actor(),
+                                {
+                                    "result": "intact" if report.ok else "problems",
+                                    "problems": len(report.problems),
+                                    "quick": quick,
+                                    "objects": report.objects,
+                                    "tree_size": report.entries,
+                                    "external_checkpoints": report.external_checked,
+                                    "findings": [str(f) for f in report.findings[:100]],
+                                },
+                            )
+                        ]
+                    )
                 recorded = entries[0].index
             except SvidokError as exc:
                 report.note("ledger", f"this run could not be recorded in the ledger: {exc}")
     if json_out:
-        out.print_json(data={"ok": report.ok, "objects": report.objects,
-                             "bytes_checked": report.bytes_checked, "entries": report.entries,
-                             "checkpoint_size": report.checkpoint_size,
-                             "external_checkpoints": report.external_checked,
-                             "recorded_as_entry": recorded,
-                             "findings": [{"severity": f.severity, "area": f.area,
-                                           "message": f.message} for f in report.findings]})
+        out.print_json(
+            data={
+                "ok": report.ok,
+                "objects": report.objects,
+                "bytes_checked": report.bytes_checked,
+                "entries": report.entries,
+                "checkpoint_size": report.checkpoint_size,
+                "external_checkpoints": report.external_checked,
+                "recorded_as_entry": recorded,
+                "findings": [
+                    {"severity": f.severity, "area": f.area, "message": f.message}
+                    for f in report.findings
+                ],
+            }
+        )
     else:
         for f in report.findings:
             (out if f.severity == "note" else err).print(str(f), markup=False)
         verdict = "INTACT" if report.ok else f"PROBLEMS FOUND ({len(report.problems)})"
-        out.print(f"{verdict}: {report.objects} objects, {report.bytes_checked:,} bytes hashed, "
-                  f"{report.entries} ledger entries, latest checkpoint at "
-                  f"{report.checkpoint_size}, {report.external_checked} external "
-                  "checkpoints checked", markup=False)
+        out.print(
+            f"{verdict}: {report.objects} objects, {report.bytes_checked:,} bytes hashed, "
+            f"{report.entries} ledger entries, latest checkpoint at "
+            f"{report.checkpoint_size}, {report.external_checked} external "
+            "checkpoints checked",
+            markup=False,
+        )
     raise typer.Exit(0 if report.ok else 1)
 
 
@@ -228,9 +326,12 @@ def _load_vkey(value: str) -> Any:
 
 
 @app.command()
-def checkpoint(home: HomeOpt = None,
-               output: Annotated[Path | None, typer.Option(
-                   "--output", "-o", help="Write it to this file.")] = None) -> None:
+def checkpoint(
+    home: HomeOpt = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write it to this file.")
+    ] = None,
+) -> None:
     """Print the latest signed checkpoint, for publishing."""
     with _open(home) as h:
         latest = h.latest_checkpoint()
@@ -240,11 +341,18 @@ def checkpoint(home: HomeOpt = None,
 
 
 @app.command()
-def receipt(target: Annotated[str, typer.Argument(
-                help="An object id (sha256:<hex>), its hex digest, or a ledger entry number.")],
-            home: HomeOpt = None,
-            output: Annotated[Path | None, typer.Option(
-                "--output", "-o", help="Write it to this file.")] = None) -> None:
+def receipt(
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="An object id (sha256:<hex>), its hex digest, or a ledger entry number."
+        ),
+    ],
+    home: HomeOpt = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write it to this file.")
+    ] = None,
+) -> None:
     """Write a C2SP tlog-proof receipt: an entry, its inclusion proof and the checkpoint."""
     from svidok.receipts import receipt_for
 
@@ -254,13 +362,17 @@ def receipt(target: Annotated[str, typer.Argument(
 
 
 @app.command("verify-receipt")
-def verify_receipt(file: Annotated[Path, typer.Argument(help="The receipt file.")],
-                   key: Annotated[str, typer.Option(
-                       "--key", help="The log's public key (vkey text or a file holding it).")],
-                   content: Annotated[Path | None, typer.Option(
-                       "--file", help="Also check that this file is the object the entry "
-                       "names.")] = None,
-                   json_out: JsonOpt = False) -> None:
+def verify_receipt(
+    file: Annotated[Path, typer.Argument(help="The receipt file.")],
+    key: Annotated[
+        str, typer.Option("--key", help="The log's public key (vkey text or a file holding it).")
+    ],
+    content: Annotated[
+        Path | None,
+        typer.Option("--file", help="Also check that this file is the object the entry names."),
+    ] = None,
+    json_out: JsonOpt = False,
+) -> None:
     """Check a receipt offline: signature, inclusion proof, and optionally the file itself."""
     from svidok.receipts import check_receipt
 

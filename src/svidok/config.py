@@ -51,8 +51,11 @@ class Config:
             raise
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise ConfigError(f"cannot read {path}: {exc}") from exc
-        allowed = {"home": {"id"}, "ledger": {"origin"},
-                   "intake": {"extract_timeout", "extract_memory_mb", "workers"}}
+        allowed = {
+            "home": {"id"},
+            "ledger": {"origin"},
+            "intake": {"extract_timeout", "extract_memory_mb", "workers"},
+        }
         for section, values in doc.items():
             if section not in allowed or not isinstance(values, dict):
                 raise ConfigError(f"{path}: unknown section [{section}]")

@@ -17,17 +17,21 @@
 from __future__ import annotations
 
 import fcntl
+import itertools
 import json
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import select
+
 from svidok._fs import atomic_write, fsync_dir
-from svidok.catalog import Catalog
+from svidok.catalog import Catalog, schema
 from svidok.config import CONFIG_FILE, Config
 from svidok.errors import ConfigError, FormatError, HomeError, HomeExistsError, HomeNotFoundError
 from svidok.ledger.entries import Draft, Entry
@@ -56,8 +60,16 @@ class InitResult:
 class Home:
     """An open data home. Use as a context manager, or call ``close``."""
 
-    def __init__(self, path: Path, config: Config, signer: Signer | None, verifier: Verifier,
-                 store: OcflStore, ledger: Ledger, catalog: Catalog) -> None:
+    def __init__(
+        self,
+        path: Path,
+        config: Config,
+        signer: Signer | None,
+        verifier: Verifier,
+        store: OcflStore,
+        ledger: Ledger,
+        catalog: Catalog,
+    ) -> None:
         self.path = path
         self.config = config
         self.signer = signer
@@ -95,23 +107,50 @@ class Home:
             catalog.migrate()
             (tmp / "work").mkdir()
             atomic_write(tmp / CONFIG_FILE, config.to_toml().encode())
-            home = cls(tmp, config, signer, signer.verifier(), OcflStore.open(tmp / "store"),
-                       ledger, catalog)
+            home = cls(
+                tmp,
+                config,
+                signer,
+                signer.verifier(),
+                OcflStore.open(tmp / "store"),
+                ledger,
+                catalog,
+            )
             with home.writing():
-                home.commit([
-                    Draft("init", actor, {
-                        "home": config.home_id, "origin": config.origin, "vkey": vkey,
-                        "store": {"spec": "ocfl_1.1", "digest": "sha256",
-                                  "layout": "0004-hashed-n-tuple-storage-layout"},
-                        "tree": "RFC 9162 SHA-256", "entries": "RFC 8785",
-                    }),
-                    Draft("key", actor, {"event": "created", "vkey": vkey,
-                                         "key_id": signer.key_id.hex(), "algorithm": "Ed25519"}),
-                ])
+                home.commit(
+                    [
+                        Draft(
+                            "init",
+                            actor,
+                            {
+                                "home": config.home_id,
+                                "origin": config.origin,
+                                "vkey": vkey,
+                                "store": {
+                                    "spec": "ocfl_1.1",
+                                    "digest": "sha256",
+                                    "layout": "0004-hashed-n-tuple-storage-layout",
+                                },
+                                "tree": "RFC 9162 SHA-256",
+                                "entries": "RFC 8785",
+                            },
+                        ),
+                        Draft(
+                            "key",
+                            actor,
+                            {
+                                "event": "created",
+                                "vkey": vkey,
+                                "key_id": signer.key_id.hex(),
+                                "algorithm": "Ed25519",
+                            },
+                        ),
+                    ]
+                )
             home.close()
             if path.exists():
                 path.rmdir()
-            os.rename(tmp, path)
+            tmp.rename(path)
             fsync_dir(path.parent)
         except BaseException:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -127,7 +166,8 @@ class Home:
         except FileNotFoundError:
             raise HomeNotFoundError(
                 f"no Svidok data home at {path} (create one with `svidok init`, or give "
-                f"--home / {ENV_HOME})") from None
+                f"--home / {ENV_HOME})"
+            ) from None
         try:
             vkey = (path / "keys" / "ledger.pub").read_text(encoding="utf-8").strip()
             verifier = Verifier.from_vkey(vkey)
@@ -177,7 +217,8 @@ class Home:
         if applied > self.ledger.size:
             raise HomeError(
                 f"the catalog reflects {applied} ledger entries but the ledger has only "
-                f"{self.ledger.size}; run `svidok verify` and `svidok rebuild`")
+                f"{self.ledger.size}; run `svidok verify` and `svidok rebuild`"
+            )
         batch: list[Entry] = []
         for entry in self.ledger.iter_entries(applied):
             batch.append(entry)
@@ -202,14 +243,16 @@ class Home:
             fcntl.flock(fd, fcntl.LOCK_UN)
             os.close(fd)
 
-    def pending_intents(self) -> list[tuple[Path, list[Draft]]]:
+    def pending_intents(self) -> list[Intent]:
         """Intents of every workspace, live or abandoned (for ``svidok verify``)."""
-        out: list[tuple[Path, list[Draft]]] = []
-        for path in sorted(self.work.glob("run-*/intents/*.json")):
-            drafts = _read_intent(path)
-            if drafts is not None:
-                out.append((path, drafts))
-        return out
+        found = (_read_intent(p) for p in sorted(self.work.glob("run-*/intents/*.json")))
+        return [i for i in found if i is not None]
+
+    def placed_by(self, intent: Intent) -> bool:
+        """Whether the store holds exactly the object this intent's run prepared."""
+        return bool(intent.object_id) and (
+            self.store.inventory_digest(intent.object_id) == intent.inventory_digest
+        )
 
     def _recover_intents(self) -> None:
         """Complete intake that a crash interrupted after an object reached the store.
@@ -230,26 +273,29 @@ class Home:
                 except OSError:
                     continue  # a live run owns it
                 recovered: list[Draft] = []
-                for intent in sorted((run / "intents").glob("*.json")):
-                    drafts = _read_intent(intent) or []
-                    object_id = str(drafts[0].data.get("object", "")) if drafts else ""
-                    if (object_id and self.store.has_object(object_id)
-                            and not self.catalog_has_object(object_id)):
-                        recovered.extend(drafts)
+                for path in sorted((run / "intents").glob("*.json")):
+                    intent = _read_intent(path)
+                    if (
+                        intent is not None
+                        and self.placed_by(intent)
+                        and not self.catalog_has_object(intent.object_id)
+                    ):
+                        recovered.extend(intent.drafts)
                 if recovered:
                     self.commit(recovered)
                 shutil.rmtree(run, ignore_errors=True)
             finally:
                 os.close(fd)
 
-    def catalog_has_object(self, object_id: str) -> bool:
-        from sqlalchemy import select
-
-        from svidok.catalog import schema
-
+    def catalog_logical_path(self, object_id: str) -> str | None:
+        """The stored object's logical path as the catalog knows it, None if unknown."""
         with self.catalog.engine.connect() as conn:
-            row = conn.execute(select(schema.objects.c.id).where(schema.objects.c.id == object_id))
-            return row.first() is not None
+            return conn.execute(
+                select(schema.objects.c.logical_path).where(schema.objects.c.id == object_id)
+            ).scalar_one_or_none()
+
+    def catalog_has_object(self, object_id: str) -> bool:
+        return self.catalog_logical_path(object_id) is not None
 
     def latest_checkpoint(self) -> SignedCheckpoint | None:
         return self.ledger.latest_checkpoint()
@@ -262,18 +308,44 @@ class Workspace:
         self.path = path
         self.staging = path / "staging"
         self.intents = path / "intents"
+        self._names = itertools.count()
+        self._names_lock = threading.Lock()
 
-    def write_intent(self, name: str, drafts: Sequence[Draft]) -> Path:
-        """Record, before an object enters the store, the entries that will account for it."""
-        doc = [{"type": d.type, "actor": d.actor, "data": d.data} for d in drafts]
+    def new_staging_file(self) -> Path:
+        """A fresh name in staging (thread-safe)."""
+        with self._names_lock:
+            return self.staging / f"{next(self._names):08d}.bin"
+
+    def write_intent(self, name: str, inventory_digest: str, drafts: Sequence[Draft]) -> Path:
+        """Record, before an object enters the store, the entries that will account for it.
+
+        ``inventory_digest`` identifies the exact object this run prepared: only if the
+        store holds that very object was it placed by this run.
+        """
+        doc = {
+            "inventory_sha256": inventory_digest,
+            "entries": [{"type": d.type, "actor": d.actor, "data": d.data} for d in drafts],
+        }
         path = self.intents / f"{name}.json"
         atomic_write(path, json.dumps(doc, ensure_ascii=False).encode("utf-8"), durable=False)
         return path
 
 
-def _read_intent(path: Path) -> list[Draft] | None:
+@dataclass(frozen=True)
+class Intent:
+    path: Path
+    inventory_digest: str
+    drafts: tuple[Draft, ...]
+
+    @property
+    def object_id(self) -> str:
+        return str(self.drafts[0].data.get("object", "")) if self.drafts else ""
+
+
+def _read_intent(path: Path) -> Intent | None:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-        return [Draft(d["type"], d["actor"], d["data"]) for d in doc]
+        drafts = tuple(Draft(d["type"], d["actor"], d["data"]) for d in doc["entries"])
+        return Intent(path, str(doc["inventory_sha256"]), drafts)
     except (OSError, ValueError, KeyError, TypeError):
         return None

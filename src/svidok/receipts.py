@@ -29,12 +29,14 @@ def receipt_for(home: Home, target: str) -> Receipt:
     else:
         m = _HEX.match(target.lower())
         if m is None:
-            raise SvidokError(f"{target!r} is neither an entry number nor an object id "
-                              "(sha256:<64 hex digits>)")
+            raise SvidokError(
+                f"{target!r} is neither an entry number nor an object id (sha256:<64 hex digits>)"
+            )
         object_id = f"sha256:{m.group(2)}"
         with home.catalog.engine.connect() as conn:
-            row = conn.execute(select(schema.objects.c.first_entry)
-                               .where(schema.objects.c.id == object_id)).first()
+            row = conn.execute(
+                select(schema.objects.c.first_entry).where(schema.objects.c.id == object_id)
+            ).first()
         if row is None:
             raise SvidokError(f"no object {object_id} in this archive")
         index = int(row[0])
@@ -54,9 +56,15 @@ class ReceiptCheck:
     content_matches: bool | None = None
 
     def to_json(self) -> dict[str, JSONValue]:
-        return {"ok": self.ok, "problems": list(self.problems), "origin": self.origin,
-                "tree_size": self.tree_size, "index": self.index, "entry": self.entry,
-                "content_matches": self.content_matches}
+        return {
+            "ok": self.ok,
+            "problems": list(self.problems),
+            "origin": self.origin,
+            "tree_size": self.tree_size,
+            "index": self.index,
+            "entry": self.entry,
+            "content_matches": self.content_matches,
+        }
 
     def summary(self) -> str:
         if not self.ok:
@@ -66,15 +74,18 @@ class ReceiptCheck:
         what = f"{entry.get('type')} entry {self.index}"
         if isinstance(data, dict) and data.get("object"):
             what += f" for object {data.get('object')}"
-        lines = [f"RECEIPT VALID: {what} is in log {self.origin} "
-                 f"(checkpoint of {self.tree_size} entries, signature verified)"]
+        lines = [
+            f"RECEIPT VALID: {what} is in log {self.origin} "
+            f"(checkpoint of {self.tree_size} entries, signature verified)"
+        ]
         if self.content_matches:
             lines.append("The given file is exactly that object (SHA-256 matches).")
         return "\n".join(lines)
 
 
-def check_receipt(data: bytes | str, verifier: Verifier,
-                  content_sha256: str | None = None) -> ReceiptCheck:
+def check_receipt(
+    data: bytes | str, verifier: Verifier, content_sha256: str | None = None
+) -> ReceiptCheck:
     """Check a receipt file; never raises for a bad receipt, says what is wrong instead."""
     try:
         rec = Receipt.parse(data)
@@ -97,7 +108,8 @@ def check_receipt(data: bytes | str, verifier: Verifier,
                 result.ok = False
                 result.problems.append(
                     f"the given file (sha256:{content_sha256}) is not the object the entry "
-                    f"names ({obj})")
+                    f"names ({obj})"
+                )
     elif content_sha256 is not None:
         result.ok = False
         result.problems.append("the receipt carries no entry to compare the file with")

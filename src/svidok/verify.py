@@ -79,9 +79,14 @@ class _LedgerScan:
     torn_bytes: int = 0
 
 
-def verify(home: Home, *, against: Iterable[Path] = (), quick: bool = False,
-           trusted: Iterable[Verifier] = (),
-           progress: Callable[[str, int, int | None], None] | None = None) -> VerifyReport:
+def verify(
+    home: Home,
+    *,
+    against: Iterable[Path] = (),
+    quick: bool = False,
+    trusted: Iterable[Verifier] = (),
+    progress: Callable[[str, int, int | None], None] | None = None,
+) -> VerifyReport:
     """Run every check; never raises for what it finds (only for what stops it running)."""
     report = VerifyReport()
     step = progress or (lambda _stage, _n, _total: None)
@@ -91,7 +96,7 @@ def verify(home: Home, *, against: Iterable[Path] = (), quick: bool = False,
         return report
     report.entries = scan.tree.size
     verifiers = list(trusted) or [home.verifier]
-    _check_key(home, scan, report)
+    _check_key(home, scan, verifiers, report)
     _check_checkpoints(home, scan.tree, verifiers, against, report)
     _check_accounting(home, scan.entries, stored, report)
     _check_catalog(home, scan.entries, report)
@@ -99,8 +104,9 @@ def verify(home: Home, *, against: Iterable[Path] = (), quick: bool = False,
 
 
 # ------------------------------------------------------------------------- store
-def _check_store(home: Home, report: VerifyReport, quick: bool,
-                 step: Callable[[str, int, int | None], None]) -> dict[str, ObjectInfo]:
+def _check_store(
+    home: Home, report: VerifyReport, quick: bool, step: Callable[[str, int, int | None], None]
+) -> dict[str, ObjectInfo]:
     stored: dict[str, ObjectInfo] = {}
     total = _store_bytes(home.store.root) if not quick else None
     done = 0
@@ -135,8 +141,9 @@ def _store_bytes(root: Path) -> int:
 
 
 # ------------------------------------------------------------------------ ledger
-def _check_ledger(home: Home, report: VerifyReport,
-                  step: Callable[[str, int, int | None], None]) -> _LedgerScan | None:
+def _check_ledger(
+    home: Home, report: VerifyReport, step: Callable[[str, int, int | None], None]
+) -> _LedgerScan | None:
     path = home.ledger.dir / ENTRIES
     try:
         size = path.stat().st_size
@@ -178,11 +185,17 @@ def _check_ledger(home: Home, report: VerifyReport,
     if torn_bytes:
         where = f"after entry {len(entries) - 1}" if entries else "at the start"
         if signed is not None and len(entries) < signed:
-            report.problem("ledger", f"{bad or 'an incomplete line'} ({where}); the ledger "
-                           f"has only {len(entries)} valid entries but {signed} were signed")
+            report.problem(
+                "ledger",
+                f"{bad or 'an incomplete line'} ({where}); the ledger "
+                f"has only {len(entries)} valid entries but {signed} were signed",
+            )
         else:
-            report.note("ledger", f"{torn_bytes} bytes of an interrupted write {where}, not "
-                        "covered by any checkpoint; the next command sets them aside")
+            report.note(
+                "ledger",
+                f"{torn_bytes} bytes of an interrupted write {where}, not "
+                "covered by any checkpoint; the next command sets them aside",
+            )
     return scan
 
 
@@ -194,13 +207,21 @@ def _latest_signed_size(home: Home) -> int | None:
         return None
 
 
-def _check_key(home: Home, scan: _LedgerScan, report: VerifyReport) -> None:
+def _check_key(
+    home: Home, scan: _LedgerScan, verifiers: list[Verifier], report: VerifyReport
+) -> None:
     if not scan.entries or scan.entries[0].type != "init":
         report.problem("ledger", "the first entry is not the data home's init entry")
         return
     vkey = scan.entries[0].data.get("vkey")
     if vkey != home.verifier.to_vkey():
-        report.problem("ledger", "keys/ledger.pub is not the key recorded when the home was created")
+        report.problem(
+            "ledger", "keys/ledger.pub is not the key recorded when the home was created"
+        )
+    if vkey not in {v.to_vkey() for v in verifiers}:
+        report.problem(
+            "ledger", "this archive was created with a key other than the one(s) you trust (--key)"
+        )
 
 
 # ------------------------------------------------------------------- checkpoints
@@ -214,25 +235,42 @@ def _open_with(note: str, verifiers: list[Verifier]) -> Checkpoint:
     raise SignatureError(str(last) if last else "no key to check the signature with")
 
 
-def _check_one(tree: HashTree, cp: Checkpoint, origin: str, label: str,
-               report: VerifyReport) -> None:
+def _check_one(
+    tree: HashTree, cp: Checkpoint, origin: str, label: str, report: VerifyReport
+) -> None:
     if cp.origin != origin:
         report.problem("checkpoint", f"{label} is for log {cp.origin!r}, not {origin!r}")
         return
     if cp.size > tree.size:
-        report.problem("checkpoint", f"{label} covers {cp.size} entries but the ledger has "
-                       f"only {tree.size}: entries were removed (rolled back)")
+        report.problem(
+            "checkpoint",
+            f"{label} covers {cp.size} entries but the ledger has "
+            f"only {tree.size}: entries were removed (rolled back)",
+        )
         return
     try:
-        verify_consistency(cp.size, tree.size, tree.consistency_proof(cp.size, tree.size),
-                           cp.root_hash, tree.root())
+        verify_consistency(
+            cp.size,
+            tree.size,
+            tree.consistency_proof(cp.size, tree.size),
+            cp.root_hash,
+            tree.root(),
+        )
     except ProofError:
-        report.problem("checkpoint", f"{label} (size {cp.size}) is inconsistent with the ledger: "
-                       "entries it covers were changed, removed or reordered")
+        report.problem(
+            "checkpoint",
+            f"{label} (size {cp.size}) is inconsistent with the ledger: "
+            "entries it covers were changed, removed or reordered",
+        )
 
 
-def _check_checkpoints(home: Home, tree: HashTree, verifiers: list[Verifier],
-                       against: Iterable[Path], report: VerifyReport) -> None:
+def _check_checkpoints(
+    home: Home,
+    tree: HashTree,
+    verifiers: list[Verifier],
+    against: Iterable[Path],
+    report: VerifyReport,
+) -> None:
     origin = home.config.origin
     try:
         latest_text = (home.ledger.dir / "checkpoint").read_text(encoding="utf-8")
@@ -245,17 +283,30 @@ def _check_checkpoints(home: Home, tree: HashTree, verifiers: list[Verifier],
             report.checkpoint_size = latest.size
             _check_one(tree, latest, origin, "the latest checkpoint", report)
             if latest.size < tree.size:
-                report.note("checkpoint", f"{tree.size - latest.size} entries are not yet "
-                            "covered by a signed checkpoint (the next command signs them)")
+                report.note(
+                    "checkpoint",
+                    f"{tree.size - latest.size} entries are not yet "
+                    "covered by a signed checkpoint (the next command signs them)",
+                )
         except (SignatureError, FormatError) as exc:
             report.problem("checkpoint", f"the latest checkpoint does not verify: {exc}")
+    largest = 0
     for path, text in home.ledger.stored_checkpoints():
         try:
             cp = _open_with(text, verifiers)
         except (SignatureError, FormatError) as exc:
             report.problem("checkpoint", f"stored checkpoint {path.name} does not verify: {exc}")
             continue
+        if path.name != f"{cp.size:020d}.note":
+            report.problem("checkpoint", f"stored checkpoint {path.name} is for size {cp.size}")
+        largest = max(largest, cp.size)
         _check_one(tree, cp, origin, f"stored checkpoint {path.name}", report)
+    if report.checkpoint_size is not None and largest > report.checkpoint_size:
+        report.problem(
+            "checkpoint",
+            f"a stored checkpoint covers {largest} entries but the "
+            f"latest one only {report.checkpoint_size}: the latest was replaced",
+        )
     for path in against:
         try:
             text = path.read_text(encoding="utf-8")
@@ -264,16 +315,18 @@ def _check_checkpoints(home: Home, tree: HashTree, verifiers: list[Verifier],
             report.problem("checkpoint", f"cannot read {path}: {exc}")
             continue
         except (SignatureError, FormatError) as exc:
-            report.problem("checkpoint", f"{path} is not a checkpoint signed by this log's "
-                           f"key: {exc}")
+            report.problem(
+                "checkpoint", f"{path} is not a checkpoint signed by this log's key: {exc}"
+            )
             continue
         report.external_checked += 1
         _check_one(tree, cp, origin, f"external checkpoint {path}", report)
 
 
 # -------------------------------------------------------------------- accounting
-def _check_accounting(home: Home, entries: list[Entry], stored: Mapping[str, ObjectInfo],
-                      report: VerifyReport) -> None:
+def _check_accounting(
+    home: Home, entries: list[Entry], stored: Mapping[str, ObjectInfo], report: VerifyReport
+) -> None:
     named: dict[str, Entry] = {}
     for e in entries:
         if e.type == "acquisition":
@@ -281,21 +334,29 @@ def _check_accounting(home: Home, entries: list[Entry], stored: Mapping[str, Obj
             named.setdefault(oid, e)
             info = stored.get(oid)
             if info is None:
-                report.problem("accounting", f"entry {e.index} records object {oid}, "
-                               "which is not in the store")
+                report.problem(
+                    "accounting", f"entry {e.index} records object {oid}, which is not in the store"
+                )
             elif _original_size(info) != e.data.get("size"):
-                report.problem("accounting", f"entry {e.index} records {e.data.get('size')} "
-                               f"bytes for {oid}, the store holds {_original_size(info)}")
-    pending = {str(d.data.get("object")) for _, drafts in home.pending_intents() for d in drafts}
+                report.problem(
+                    "accounting",
+                    f"entry {e.index} records {e.data.get('size')} "
+                    f"bytes for {oid}, the store holds {_original_size(info)}",
+                )
+    pending = {i.object_id for i in home.pending_intents() if home.placed_by(i)}
     for oid in stored:
         if oid in named:
             continue
         if oid in pending:
-            report.note("accounting", f"object {oid} is from an interrupted or running intake; "
-                        "the next command records it")
+            report.note(
+                "accounting",
+                f"object {oid} is from an interrupted or running intake; "
+                "the next command records it",
+            )
         else:
-            report.problem("accounting", f"object {oid} is in the store but no ledger entry "
-                           "accounts for it")
+            report.problem(
+                "accounting", f"object {oid} is in the store but no ledger entry accounts for it"
+            )
 
 
 def _original_size(info: ObjectInfo) -> int | None:
@@ -316,16 +377,21 @@ def _check_catalog(home: Home, entries: list[Entry], report: VerifyReport) -> No
         report.problem("catalog", f"cannot read the catalog: {exc}")
         return
     if applied > len(entries):
-        report.problem("catalog", f"the catalog reflects {applied} entries but the ledger has "
-                       f"{len(entries)} valid ones")
+        report.problem(
+            "catalog",
+            f"the catalog reflects {applied} entries but the ledger has {len(entries)} valid ones",
+        )
         return
     if applied < len(entries):
-        report.note("catalog", f"the catalog is {len(entries) - applied} entries behind the "
-                    "ledger (the next command brings it up to date)")
+        report.note(
+            "catalog",
+            f"the catalog is {len(entries) - applied} entries behind the "
+            "ledger (the next command brings it up to date)",
+        )
     fresh = Catalog.in_memory()
     try:
         for start in range(0, applied, 5000):
-            fresh.apply(entries[start:min(start + 5000, applied)])
+            fresh.apply(entries[start : min(start + 5000, applied)])
         expected = fresh.dump()
     except SvidokError as exc:
         report.problem("catalog", f"the ledger cannot be projected: {exc}")
@@ -339,7 +405,9 @@ def _check_catalog(home: Home, entries: list[Entry], report: VerifyReport) -> No
                 report.problem("catalog", message)
 
 
-def _diff(table: str, expected: list[tuple[Any, ...]], have: list[tuple[Any, ...]]) -> Iterator[str]:
+def _diff(
+    table: str, expected: list[tuple[Any, ...]], have: list[tuple[Any, ...]]
+) -> Iterator[str]:
     exp = {r[0]: r for r in expected}
     got = {r[0]: r for r in have}
     shown = 0

@@ -89,7 +89,8 @@ class Catalog:
     def applied(self) -> int:
         with self.engine.connect() as conn:
             value = conn.execute(
-                select(s.meta.c.value).where(s.meta.c.key == "applied")).scalar_one_or_none()
+                select(s.meta.c.value).where(s.meta.c.key == "applied")
+            ).scalar_one_or_none()
         return int(value or 0)
 
     def apply(self, batch: Sequence[Entry]) -> None:
@@ -97,14 +98,19 @@ class Catalog:
         if not batch:
             return
         with self.engine.begin() as conn:
-            applied = int(conn.execute(
-                select(s.meta.c.value).where(s.meta.c.key == "applied")).scalar_one())
+            applied = int(
+                conn.execute(select(s.meta.c.value).where(s.meta.c.key == "applied")).scalar_one()
+            )
             if batch[0].index != applied:
                 raise CatalogError(
-                    f"catalog holds {applied} entries; cannot apply from entry {batch[0].index}")
+                    f"catalog holds {applied} entries; cannot apply from entry {batch[0].index}"
+                )
             projection.apply(conn, batch)
-            conn.execute(update(s.meta).where(s.meta.c.key == "applied")
-                         .values(value=str(batch[-1].index + 1)))
+            conn.execute(
+                update(s.meta)
+                .where(s.meta.c.key == "applied")
+                .values(value=str(batch[-1].index + 1))
+            )
 
     def dump(self) -> dict[str, list[tuple[Any, ...]]]:
         """Every projected row, in primary-key order, for comparison."""
@@ -115,15 +121,31 @@ class Catalog:
                 out[table.name] = [tuple(r) for r in conn.execute(select(table).order_by(*pk))]
         return out
 
-    def has_acquisition(self, *, case: str, object_id: str, path: str, mtime_ns: int | None,
-                        size: int, collector: str, source: str | None) -> bool:
+    def has_acquisition(
+        self,
+        *,
+        case: str,
+        object_id: str,
+        path: str,
+        mtime_ns: str | None,
+        size: int,
+        collector: str,
+        source: str | None,
+    ) -> bool:
         a = s.acquisitions.c
-        query = select(a.entry).where(
-            a.case_name == case, a.object_id == object_id, a.path == path,
-            a.mtime_ns == mtime_ns if mtime_ns is not None else a.mtime_ns.is_(None),
-            a.size == size, a.collector == collector,
-            a.source == source if source is not None else a.source.is_(None),
-        ).limit(1)
+        query = (
+            select(a.entry)
+            .where(
+                a.case_name == case,
+                a.object_id == object_id,
+                a.path == path,
+                a.mtime_ns == mtime_ns if mtime_ns is not None else a.mtime_ns.is_(None),
+                a.size == size,
+                a.collector == collector,
+                a.source == source if source is not None else a.source.is_(None),
+            )
+            .limit(1)
+        )
         with self.engine.connect() as conn:
             return conn.execute(query).first() is not None
 

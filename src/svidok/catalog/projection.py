@@ -35,51 +35,92 @@ def apply(conn: Connection, batch: Sequence[Entry]) -> None:
     """Project ``batch`` (consecutive entries) into the catalog inside the caller's transaction."""
     rows: dict[str, list[dict[str, Any]]] = {t.name: [] for t in s.PROJECTED}
     new_ids = {str(e.data["object"]) for e in batch if e.type == "acquisition"}
-    known = set(
-        conn.execute(select(s.objects.c.id).where(s.objects.c.id.in_(new_ids))).scalars()
-    ) if new_ids else set()
+    known = (
+        set(conn.execute(select(s.objects.c.id).where(s.objects.c.id.in_(new_ids))).scalars())
+        if new_ids
+        else set()
+    )
     origin: str | None = None
     for e in batch:
         d = e.data
         obj = d.get("object")
-        rows["entries"].append({"idx": e.index, "type": e.type, "time": e.time,
-                                "actor": e.actor, "object_id": _opt(obj)})
+        rows["entries"].append(
+            {
+                "idx": e.index,
+                "type": e.type,
+                "time": e.time,
+                "actor": e.actor,
+                "object_id": _opt(obj),
+            }
+        )
         if e.type == "init":
             origin = str(d["origin"])
         elif e.type == "key":
-            rows["keys"].append({"entry": e.index, "event": str(d["event"]),
-                                 "vkey": str(d["vkey"])})
+            rows["keys"].append(
+                {"entry": e.index, "event": str(d["event"]), "vkey": str(d["vkey"])}
+            )
         elif e.type == "acquisition":
             oid = str(obj)
             if oid not in known:
                 known.add(oid)
-                rows["objects"].append({"id": oid, "size": d["size"],
-                                        "media_type": str(d["media_type"]),
-                                        "logical_path": str(d["logical_path"]),
-                                        "first_entry": e.index})
+                rows["objects"].append(
+                    {
+                        "id": oid,
+                        "size": d["size"],
+                        "media_type": str(d["media_type"]),
+                        "logical_path": str(d["logical_path"]),
+                        "first_entry": e.index,
+                    }
+                )
             file_info = d.get("file")
             mtime = file_info.get("mtime_ns") if isinstance(file_info, Mapping) else None
-            rows["acquisitions"].append({
-                "entry": e.index, "object_id": oid, "case_name": str(d["case"]),
-                "collector": str(d["collector"]), "source": _opt(d.get("source")),
-                "note": _opt(d.get("note")), "path": _text(d["path"]),
-                "name": display_path(d["name"]), "size": d["size"], "mtime_ns": mtime,
-                "acquired_at": str(d["acquired_at"]), "new_object": bool(d["new_object"]),
-            })
+            rows["acquisitions"].append(
+                {
+                    "entry": e.index,
+                    "object_id": oid,
+                    "case_name": str(d["case"]),
+                    "collector": str(d["collector"]),
+                    "source": _opt(d.get("source")),
+                    "note": _opt(d.get("note")),
+                    "path": _text(d["path"]),
+                    "name": display_path(d["name"]),
+                    "size": d["size"],
+                    "mtime_ns": _opt(mtime),
+                    "acquired_at": str(d["acquired_at"]),
+                    "new_object": bool(d["new_object"]),
+                }
+            )
         elif e.type == "extraction":
-            rows["extractions"].append({
-                "entry": e.index, "object_id": str(obj), "media_type": str(d["media_type"]),
-                "status": str(d["status"]), "extractor": str(d["extractor"]),
-                "metadata": _text(d["metadata"]), "errors": _text(d["errors"]),
-            })
+            rows["extractions"].append(
+                {
+                    "entry": e.index,
+                    "object_id": str(obj),
+                    "media_type": str(d["media_type"]),
+                    "status": str(d["status"]),
+                    "extractor": str(d["extractor"]),
+                    "metadata": _text(d["metadata"]),
+                    "errors": _text(d["errors"]),
+                }
+            )
         elif e.type == "intake.skip":
-            rows["skips"].append({"entry": e.index, "case_name": str(d["case"]),
-                                  "path": _text(d["path"]), "kind": str(d["kind"]),
-                                  "reason": str(d["reason"])})
+            rows["skips"].append(
+                {
+                    "entry": e.index,
+                    "case_name": str(d["case"]),
+                    "path": _text(d["path"]),
+                    "kind": str(d["kind"]),
+                    "reason": str(d["reason"]),
+                }
+            )
         elif e.type == "verification":
-            rows["verifications"].append({"entry": e.index, "result": str(d["result"]),
-                                          "problems": d["problems"],
-                                          "tree_size": d["tree_size"]})
+            rows["verifications"].append(
+                {
+                    "entry": e.index,
+                    "result": str(d["result"]),
+                    "problems": d["problems"],
+                    "tree_size": d["tree_size"],
+                }
+            )
     for table in s.PROJECTED:  # parents before children
         if rows[table.name]:
             conn.execute(insert(table), rows[table.name])

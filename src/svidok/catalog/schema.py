@@ -61,7 +61,7 @@ acquisitions = Table(
     Column("path", Text, nullable=False),  # the ledger's path value as canonical JSON
     Column("name", Text, nullable=False),  # display form of the file name
     Column("size", BigInteger, nullable=False),
-    Column("mtime_ns", BigInteger, nullable=True),
+    Column("mtime_ns", String(32), nullable=True),  # decimal: may exceed 64 bits
     Column("acquired_at", String(32), nullable=False),
     Column("new_object", Boolean, nullable=False),
     Index("ix_acquisitions_dedupe", "case_name", "object_id", "path", "mtime_ns"),

@@ -24,16 +24,34 @@ from svidok.intake.extract_model import (
 )
 
 _IMAGE_TYPES = {
-    "image/jpeg", "image/png", "image/gif", "image/webp", "image/tiff", "image/bmp",
-    "image/x-ms-bmp", "image/avif", "image/jp2", "image/jpx", "image/x-icon",
-    "image/vnd.microsoft.icon", "image/x-portable-pixmap", "image/x-portable-greymap",
-    "image/x-portable-bitmap", "image/x-tga", "image/x-pcx", "image/vnd-ms.dds",
-    "image/x-canon-cr2", "image/x-nikon-nef", "image/x-adobe-dng", "image/x-sony-arw",
+    "image/jpeg",
+    "image/png",
+    "image/gif",
+    "image/webp",
+    "image/tiff",
+    "image/bmp",
+    "image/x-ms-bmp",
+    "image/avif",
+    "image/jp2",
+    "image/jpx",
+    "image/x-icon",
+    "image/vnd.microsoft.icon",
+    "image/x-portable-pixmap",
+    "image/x-portable-greymap",
+    "image/x-portable-bitmap",
+    "image/x-tga",
+    "image/x-pcx",
+    "image/vnd-ms.dds",
+    "image/x-canon-cr2",
+    "image/x-nikon-nef",
+    "image/x-adobe-dng",
+    "image/x-sony-arw",
 }
 _HEIF_TYPES = {"image/heic", "image/heif", "image/heic-sequence", "image/heif-sequence"}
 _TEXT_TYPES = {"application/json", "application/xml", "image/svg+xml", "message/rfc822"}
 _AV_EXTRA = {"application/ogg", "application/x-matroska", "application/mxf"}
 _NOT_AV = {"audio/midi", "audio/x-mod"}
+
 
 def route(media_type: str) -> str | None:
     """Which extractor handles ``media_type``: image, heif, av, pdf, text, or None."""
@@ -63,8 +81,11 @@ def extract_file(path: Path, announce: Callable[[str], None] | None = None) -> E
         return failed(OCTET_STREAM, f"the file could not be opened: {exc.strerror or exc}")
     if fd is None:
         return Extraction(
-            special or OCTET_STREAM, "skipped",
-            {"note": f"not a regular file ({special}); not read"}, (), extractor_name(),
+            special or OCTET_STREAM,
+            "skipped",
+            {"note": f"not a regular file ({special}); not read"},
+            (),
+            extractor_name(),
         )
     with os.fdopen(fd, "rb") as stream:
         try:

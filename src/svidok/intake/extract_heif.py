@@ -164,8 +164,12 @@ def _parse_meta(meta: bytes) -> dict[str, object]:
                     ]
     idat = children.get(b"idat")
     return {
-        "primary": primary, "types": types, "locations": locations,
-        "props": props, "links": links, "idat": idat,
+        "primary": primary,
+        "types": types,
+        "locations": locations,
+        "props": props,
+        "links": links,
+        "idat": idat,
     }
 
 

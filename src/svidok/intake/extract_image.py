@@ -20,8 +20,21 @@ from svidok.intake.extract_times import exif_time, gps_time
 # runs Ghostscript, and the rarer plugins) is refused even if libmagic calls the content
 # an image. Formats this Pillow lacks are left out when the list is first used.
 PILLOW_FORMATS = (
-    "JPEG", "PNG", "TIFF", "WEBP", "GIF", "BMP", "AVIF", "JPEG2000", "ICO", "PPM", "TGA",
-    "PCX", "DDS", "QOI", "PSD",
+    "JPEG",
+    "PNG",
+    "TIFF",
+    "WEBP",
+    "GIF",
+    "BMP",
+    "AVIF",
+    "JPEG2000",
+    "ICO",
+    "PPM",
+    "TGA",
+    "PCX",
+    "DDS",
+    "QOI",
+    "PSD",
 )
 _available: tuple[str, ...] | None = None
 
@@ -34,11 +47,17 @@ def _formats() -> tuple[str, ...]:
         Image.init()
         _available = tuple(f for f in PILLOW_FORMATS if f in Image.OPEN)
     return _available
+
+
 EXIF_IFD, GPS_IFD, INTEROP_IFD, IFD1 = 0x8769, 0x8825, 0xA005, -1
 _POINTERS = {EXIF_IFD, GPS_IFD, INTEROP_IFD, 0x927C}  # 0x927C (MakerNote) is kept as bytes
 _TAGS_MAIN = {
-    0x010F: "make", 0x0110: "model", 0x0131: "software", 0x013B: "artist",
-    0x8298: "copyright", 0x010E: "image_description",
+    0x010F: "make",
+    0x0110: "model",
+    0x0131: "software",
+    0x013B: "artist",
+    0x8298: "copyright",
+    0x010E: "image_description",
 }
 _TAGS_EXIF = {0xA431: "body_serial_number", 0xA434: "lens_model", 0xA433: "lens_make"}
 

@@ -29,10 +29,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeAlias, cast
 
 from svidok.errors import ExtractionError
+from svidok.ledger.entries import JSONValue as JSONValue
 
-JSONValue: TypeAlias = (
-    str | int | float | bool | list["JSONValue"] | dict[str, "JSONValue"] | None
-)
 Status: TypeAlias = Literal["complete", "partial", "failed", "skipped"]
 STATUSES: tuple[Status, ...] = ("complete", "partial", "failed", "skipped")
 
@@ -46,7 +44,7 @@ MAX_ERRORS = 32
 MAX_ERROR_CHARS = 500
 MAX_NOTES = 32
 _HEX_BYTES = 64
-_INT_LIMIT = 1 << 63
+_INT_LIMIT = 1 << 53  # RFC 8785 / I-JSON: larger integers are not exact in JSON
 _BAD_CHARS = re.compile("[\x00\ud800-\udfff]")
 TRUNCATED = "truncated"
 
@@ -96,7 +94,7 @@ class _Cleaner:
             return cast(bool | None, value)
         if isinstance(value, int):
             number = int(value)
-            return number if -_INT_LIMIT <= number < _INT_LIMIT else str(number)
+            return number if -_INT_LIMIT < number < _INT_LIMIT else str(number)
         if isinstance(value, float):
             return float(value) if math.isfinite(value) else None
         if isinstance(value, str):
@@ -253,7 +251,9 @@ def extractor_name() -> str:
 
             parts = [f"libmagic {libmagic_version()}"]
             for label, dist in (
-                ("Pillow", "pillow"), ("PyAV", "av"), ("pypdf", "pypdf"),
+                ("Pillow", "pillow"),
+                ("PyAV", "av"),
+                ("pypdf", "pypdf"),
                 ("charset-normalizer", "charset-normalizer"),
             ):
                 try:
@@ -269,8 +269,6 @@ def failed(
 ) -> Extraction:
     """A ``failed`` record with one plain-words error."""
     return Extraction(media_type, "failed", metadata or {}, (message,), extractor_name())
-
-
 
 
 def format_bytes(count: int) -> str:

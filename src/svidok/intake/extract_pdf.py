@@ -23,8 +23,13 @@ MAX_HOPS = 16
 MAX_WARNINGS = 10
 MAX_PAGES = 10_000_000
 INFO_FIELDS = {
-    "/Title": "title", "/Author": "author", "/Subject": "subject", "/Keywords": "keywords",
-    "/Creator": "creator", "/Producer": "producer", "/Trapped": "trapped",
+    "/Title": "title",
+    "/Author": "author",
+    "/Subject": "subject",
+    "/Keywords": "keywords",
+    "/Creator": "creator",
+    "/Producer": "producer",
+    "/Trapped": "trapped",
 }
 DATE_FIELDS = {"/CreationDate": "creation_date", "/ModDate": "modification_date"}
 

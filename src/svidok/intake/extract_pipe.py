@@ -25,8 +25,15 @@ class WorkerProcess:
 
     def __init__(self, command: list[str], env: dict[str, str]) -> None:
         self.proc = subprocess.Popen(
-            command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env=env, cwd="/", close_fds=True, start_new_session=True, bufsize=0,
+            command,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd="/",
+            close_fds=True,
+            start_new_session=True,
+            bufsize=0,
         )
         assert self.proc.stdin and self.proc.stdout and self.proc.stderr
         self.in_fd = self.proc.stdin.fileno()

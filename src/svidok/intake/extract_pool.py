@@ -64,9 +64,7 @@ class _Slot:
         self.closing = False
         self.worker: WorkerProcess | None = None
         self.next_id = 0
-        self.thread = threading.Thread(
-            target=self.run, name=f"svidok-extract-{index}", daemon=True
-        )
+        self.thread = threading.Thread(target=self.run, name=f"svidok-extract-{index}", daemon=True)
 
     def run(self) -> None:
         self.spawn()  # start early, so the first file does not wait (errors: see handle)
@@ -199,9 +197,16 @@ class _Config:
         self.command = [
             # -P and cwd "/": never import modules from the current folder, which may
             # hold the evidence being ingested.
-            sys.executable, "-P", "-m", "svidok.intake._worker",
-            "--memory-limit", str(memory_limit), "--cpu-seconds", str(self.cpu_seconds),
-            "--extractor", extractor_name(),
+            sys.executable,
+            "-P",
+            "-m",
+            "svidok.intake._worker",
+            "--memory-limit",
+            str(memory_limit),
+            "--cpu-seconds",
+            str(self.cpu_seconds),
+            "--extractor",
+            extractor_name(),
         ]
         env = dict(os.environ)
         root = _package_root()
@@ -303,6 +308,4 @@ class ExtractorPool:
 
     def worker_pids(self) -> list[int]:
         """Process ids of the live workers (for monitoring and tests)."""
-        return [
-            s.worker.proc.pid for s in self._slots if s.worker is not None
-        ]
+        return [s.worker.proc.pid for s in self._slots if s.worker is not None]

@@ -119,7 +119,11 @@ def pdf_date(raw: str) -> TimeObject:
     year, month, day, hour, minute, second, zulu, sign, oh, om = match.groups()
     try:
         stamp = datetime(
-            int(year), int(month or 1), int(day or 1), int(hour or 0), int(minute or 0),
+            int(year),
+            int(month or 1),
+            int(day or 1),
+            int(hour or 0),
+            int(minute or 0),
             int(second or 0),
         )
     except ValueError:

@@ -22,11 +22,10 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Literal, Protocol
 
 from svidok._fs import syncfs
-from svidok.errors import IntakeError, ObjectExistsError, SvidokError
+from svidok.errors import IntakeError, ObjectExistsError
 from svidok.home import Home, Workspace
 from svidok.intake.detect import extension_for
 from svidok.intake.extract import Extraction, ExtractorPool
@@ -84,10 +83,18 @@ class FileOutcome:
         return self.status in ("preserved", "already-preserved", "linked")
 
     def to_json(self) -> dict[str, JSONValue]:
-        return {"path": path_value(self.path), "display": self.display, "status": self.status,
-                "size": self.size, "object": self.object_id, "new_object": self.new_object,
-                "media_type": self.media_type, "extraction": self.extraction,
-                "reason": self.reason, "entry": self.entry}
+        return {
+            "path": path_value(self.path),
+            "display": self.display,
+            "status": self.status,
+            "size": self.size,
+            "object": self.object_id,
+            "new_object": self.new_object,
+            "media_type": self.media_type,
+            "extraction": self.extraction,
+            "reason": self.reason,
+            "entry": self.entry,
+        }
 
 
 @dataclass
@@ -142,8 +149,12 @@ class _Item:
     acquired_at: str = ""
 
 
-def ingest(home: Home, paths: Sequence[str | bytes | os.PathLike[str]], options: IngestOptions,
-           progress: IngestProgress | None = None) -> IngestReport:
+def ingest(
+    home: Home,
+    paths: Sequence[str | bytes | os.PathLike[str]],
+    options: IngestOptions,
+    progress: IngestProgress | None = None,
+) -> IngestReport:
     """Preserve every file under ``paths``; return one outcome per thing found."""
     progress = progress or NoProgress()
     report = IngestReport()
@@ -154,9 +165,15 @@ def ingest(home: Home, paths: Sequence[str | bytes | os.PathLike[str]], options:
     progress.on_planned(len(files), sum(c.st.st_size for c in files if c.st is not None))
     others = [_Item(c) for c in candidates if c.kind != "file"]
     cfg = home.config
-    with home.workspace() as ws, ThreadPoolExecutor(max_workers=cfg.workers) as threads, \
-            ExtractorPool(workers=cfg.workers, timeout=cfg.extract_timeout,
-                          memory_limit=cfg.extract_memory_mb << 20) as pool:
+    with (
+        home.workspace() as ws,
+        ThreadPoolExecutor(max_workers=cfg.workers) as threads,
+        ExtractorPool(
+            workers=cfg.workers,
+            timeout=cfg.extract_timeout,
+            memory_limit=cfg.extract_memory_mb << 20,
+        ) as pool,
+    ):
         for batch in _batches(files):
             items = _receive_all(batch, ws, threads, pool, progress)
             _commit(home, ws, items, options)
@@ -189,14 +206,17 @@ def _batches(files: list[Candidate]) -> Iterator[list[Candidate]]:
         yield batch
 
 
-def _receive_all(batch: list[Candidate], ws: Workspace, threads: ThreadPoolExecutor,
-                 pool: ExtractorPool, progress: IngestProgress) -> list[_Item]:
+def _receive_all(
+    batch: list[Candidate],
+    ws: Workspace,
+    threads: ThreadPoolExecutor,
+    pool: ExtractorPool,
+    progress: IngestProgress,
+) -> list[_Item]:
     items = [_Item(c) for c in batch]
-    base = len(list(ws.staging.iterdir()))
 
-    def one(pair: tuple[int, _Item]) -> None:
-        i, item = pair
-        staged = ws.staging / f"{base + i:08d}.bin"
+    def one(item: _Item) -> None:
+        staged = ws.new_staging_file()
         assert item.candidate.st is not None
         try:
             item.received = receive(item.candidate.path, staged, item.candidate.st)
@@ -206,12 +226,13 @@ def _receive_all(batch: list[Candidate], ws: Workspace, threads: ThreadPoolExecu
             item.outcome = FileOutcome(item.candidate.path, "failed", reason=str(exc))
         except OSError as exc:
             staged.unlink(missing_ok=True)
-            item.outcome = FileOutcome(item.candidate.path, "failed",
-                                       reason=f"cannot store a copy: {exc.strerror or exc}")
+            item.outcome = FileOutcome(
+                item.candidate.path, "failed", reason=f"cannot store a copy: {exc.strerror or exc}"
+            )
         progress.on_bytes(item.candidate.st.st_size)
 
     futures: list[tuple[_Item, Future[Extraction]]] = []
-    for item, _ in zip(items, threads.map(one, enumerate(items)), strict=True):
+    for item, _ in zip(items, threads.map(one, items), strict=True):
         if item.received is not None:
             futures.append((item, pool.submit(item.received.staged)))
     for item, fut in futures:
@@ -219,8 +240,9 @@ def _receive_all(batch: list[Candidate], ws: Workspace, threads: ThreadPoolExecu
     return items
 
 
-def _provenance(item: _Item, options: IngestOptions, object_id: str, logical: str,
-                new_object: bool) -> dict[str, JSONValue]:
+def _provenance(
+    item: _Item, options: IngestOptions, object_id: str, logical: str, new_object: bool
+) -> dict[str, JSONValue]:
     c, r = item.candidate, item.received
     assert r is not None
     st = r.before
@@ -238,10 +260,19 @@ def _provenance(item: _Item, options: IngestOptions, object_id: str, logical: st
         "name": path_value(os.path.basename(c.path)),
         "given": path_value(c.root),
         "file": {
-            "mtime_ns": st.st_mtime_ns, "atime_ns": st.st_atime_ns, "ctime_ns": st.st_ctime_ns,
-            "mtime": _ns_time(st.st_mtime_ns), "ctime": _ns_time(st.st_ctime_ns),
-            "atime": _ns_time(st.st_atime_ns), "mode": f"{st.st_mode & 0o7777:04o}",
-            "uid": st.st_uid, "gid": st.st_gid, "inode": st.st_ino, "device": st.st_dev,
+            # nanosecond times, inode and device numbers can exceed the 2^53 integers that
+            # RFC 8785 allows, so they are decimal strings
+            "mtime_ns": str(st.st_mtime_ns),
+            "atime_ns": str(st.st_atime_ns),
+            "ctime_ns": str(st.st_ctime_ns),
+            "mtime": _ns_time(st.st_mtime_ns),
+            "ctime": _ns_time(st.st_ctime_ns),
+            "atime": _ns_time(st.st_atime_ns),
+            "mode": f"{st.st_mode & 0o7777:04o}",
+            "uid": st.st_uid,
+            "gid": st.st_gid,
+            "inode": str(st.st_ino),
+            "device": str(st.st_dev),
             "links": st.st_nlink,
         },
         "acquired_at": item.acquired_at,
@@ -249,16 +280,27 @@ def _provenance(item: _Item, options: IngestOptions, object_id: str, logical: st
     }
 
 
-def _ns_time(ns: int) -> str:
-    when = datetime.fromtimestamp(ns // 1_000_000_000, UTC)
+def _ns_time(ns: int) -> str | None:
+    """RFC 3339 UTC with nanoseconds; None for times a calendar date cannot show."""
+    try:
+        when = datetime.fromtimestamp(ns // 1_000_000_000, UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
     return when.strftime("%Y-%m-%dT%H:%M:%S") + f".{ns % 1_000_000_000:09d}Z"
 
 
-def _extraction_data(object_id: str, extraction: Extraction | None,
-                     media_type: str) -> dict[str, JSONValue]:
+def _extraction_data(
+    object_id: str, extraction: Extraction | None, media_type: str
+) -> dict[str, JSONValue]:
     if extraction is None:
-        return {"object": object_id, "media_type": media_type, "status": "failed",
-                "metadata": {}, "errors": ["no extraction result"], "extractor": "none"}
+        return {
+            "object": object_id,
+            "media_type": media_type,
+            "status": "failed",
+            "metadata": {},
+            "errors": ["no extraction result"],
+            "extractor": "none",
+        }
     data: dict[str, JSONValue] = {"object": object_id}
     data.update(extraction.to_json())
     return data
@@ -267,26 +309,46 @@ def _extraction_data(object_id: str, extraction: Extraction | None,
 def _commit(home: Home, ws: Workspace, items: list[_Item], options: IngestOptions) -> None:
     store: OcflStore = home.store
     prepared = []
-    for n, item in enumerate(items):
+    in_batch: set[str] = set()
+    for item in items:
         r = item.received
         if r is None:
             continue
         object_id = OcflStore.object_id(r.digest)
         item.object_id = object_id
-        if store.has_object(object_id):
+        if object_id in in_batch or store.has_object(object_id):
             continue
+        in_batch.add(object_id)
         logical = "original" + extension_for(r.media_type)
-        drafts = [
-            Draft("acquisition", options.collector,
-                  _provenance(item, options, object_id, logical, True)),
-            Draft("extraction", options.collector,
-                  _extraction_data(object_id, item.extraction, r.media_type)),
-        ]
-        ws.write_intent(f"{n:08d}", drafts)
-        prepared.append((item, store.prepare_object(
-            object_id, r.staged, digest_hex=r.digest, size=r.size, logical_name=logical,
-            created=datetime.now(UTC), message=f"Received from {options.source or 'collector'}",
-            user_name=options.collector, user_address=None, staging_dir=ws.staging)))
+        obj = store.prepare_object(
+            object_id,
+            r.staged,
+            digest_hex=r.digest,
+            size=r.size,
+            logical_name=logical,
+            created=datetime.now(UTC),
+            message=f"Received from {options.source or 'collector'}",
+            user_name=options.collector,
+            user_address=None,
+            staging_dir=ws.staging,
+        )
+        ws.write_intent(
+            r.digest,
+            obj.inventory_digest,
+            [
+                Draft(
+                    "acquisition",
+                    options.collector,
+                    _provenance(item, options, object_id, logical, True),
+                ),
+                Draft(
+                    "extraction",
+                    options.collector,
+                    _extraction_data(object_id, item.extraction, r.media_type),
+                ),
+            ],
+        )
+        prepared.append((item, obj))
     if prepared:
         syncfs(home.path)  # staged bytes, objects and intents are durable before any move
         for item, obj in prepared:
@@ -295,32 +357,53 @@ def _commit(home: Home, ws: Workspace, items: list[_Item], options: IngestOption
                 item.new_object = True
             except ObjectExistsError:
                 item.new_object = False  # another run stored the same bytes first
+                store.discard_object(obj)
         syncfs(home.path)
     with home.writing():
         planned: list[Draft] = []
         owners: list[tuple[_Item, int]] = []
+        recorded: set[str] = set()
         for item in items:
-            _plan_entries(home, item, options, planned, owners)
+            _plan_entries(home, item, options, planned, owners, recorded)
         entries = home.commit(planned)
         for item, first in owners:
             assert item.outcome is not None
             item.outcome = _with_entry(item.outcome, entries[first].index)
 
 
-def _plan_entries(home: Home, item: _Item, options: IngestOptions, drafts: list[Draft],
-                  owners: list[tuple[_Item, int]]) -> None:
+def _plan_entries(
+    home: Home,
+    item: _Item,
+    options: IngestOptions,
+    drafts: list[Draft],
+    owners: list[tuple[_Item, int]],
+    recorded: set[str],
+) -> None:
+    """Add the entries for one item; ``recorded`` holds objects this batch records as new."""
     c, r = item.candidate, item.received
-    if item.outcome is not None and item.outcome.status == "failed" or r is None:
+    if (item.outcome is not None and item.outcome.status == "failed") or r is None:
         reason = item.outcome.reason if item.outcome else c.reason
-        status: Status = item.outcome.status if item.outcome else (
-            "linked" if c.kind == "symlink" and c.inside else
-            "failed" if c.kind == "error" else "skipped")
-        item.outcome = FileOutcome(c.path, status, reason=reason,
-                                   size=c.st.st_size if c.st and c.kind == "file" else None)
-        data: dict[str, JSONValue] = {"case": options.case, "path": path_value(c.path),
-                                      "given": path_value(c.root),
-                                      "kind": "failed" if status == "failed" else c.kind,
-                                      "reason": reason or ""}
+        status: Status = (
+            item.outcome.status
+            if item.outcome
+            else (
+                "linked"
+                if c.kind == "symlink" and c.inside
+                else "failed"
+                if c.kind == "error"
+                else "skipped"
+            )
+        )
+        item.outcome = FileOutcome(
+            c.path, status, reason=reason, size=c.st.st_size if c.st and c.kind == "file" else None
+        )
+        data: dict[str, JSONValue] = {
+            "case": options.case,
+            "path": path_value(c.path),
+            "given": path_value(c.root),
+            "kind": "failed" if status == "failed" else c.kind,
+            "reason": reason or "",
+        }
         if c.target is not None:
             data["target"] = path_value(c.target)
         owners.append((item, len(drafts)))
@@ -328,33 +411,68 @@ def _plan_entries(home: Home, item: _Item, options: IngestOptions, drafts: list[
         return
     assert item.object_id is not None
     object_id = item.object_id
-    logical = "original" + extension_for(r.media_type)
-    outcome = FileOutcome(c.path, "preserved", size=r.size, object_id=object_id,
-                          new_object=item.new_object, media_type=r.media_type,
-                          extraction=item.extraction.status if item.extraction else None)
+    logical = home.catalog_logical_path(object_id) or "original" + extension_for(r.media_type)
+    outcome = FileOutcome(
+        c.path,
+        "preserved",
+        size=r.size,
+        object_id=object_id,
+        new_object=item.new_object,
+        media_type=r.media_type,
+        extraction=item.extraction.status if item.extraction else None,
+    )
     if not item.new_object:
         path_key = _path_key(c.path)
         if home.catalog.has_acquisition(
-                case=options.case, object_id=object_id, path=path_key,
-                mtime_ns=r.before.st_mtime_ns, size=r.size, collector=options.collector,
-                source=options.source):
-            item.outcome = FileOutcome(c.path, "already-preserved", size=r.size,
-                                       object_id=object_id, media_type=r.media_type,
-                                       reason="this acquisition is already recorded")
+            case=options.case,
+            object_id=object_id,
+            path=path_key,
+            mtime_ns=str(r.before.st_mtime_ns),
+            size=r.size,
+            collector=options.collector,
+            source=options.source,
+        ):
+            item.outcome = FileOutcome(
+                c.path,
+                "already-preserved",
+                size=r.size,
+                object_id=object_id,
+                media_type=r.media_type,
+                reason="this acquisition is already recorded",
+            )
             return
-        if not home.catalog_has_object(object_id):
-            # stored by a run that crashed before recording it: record it now, fully
+        if object_id not in recorded and not home.catalog_has_object(object_id):
+            # in the store but in no entry (a run still going, or one that crashed without
+            # its intents): record it now, fully
             item.new_object = True
-            outcome = FileOutcome(c.path, "preserved", size=r.size, object_id=object_id,
-                                  new_object=True, media_type=r.media_type,
-                                  extraction=item.extraction.status if item.extraction else None)
+            outcome = FileOutcome(
+                c.path,
+                "preserved",
+                size=r.size,
+                object_id=object_id,
+                new_object=True,
+                media_type=r.media_type,
+                extraction=item.extraction.status if item.extraction else None,
+            )
     owners.append((item, len(drafts)))
     item.outcome = outcome
-    drafts.append(Draft("acquisition", options.collector,
-                        _provenance(item, options, object_id, logical, item.new_object)))
     if item.new_object:
-        drafts.append(Draft("extraction", options.collector,
-                            _extraction_data(object_id, item.extraction, r.media_type)))
+        recorded.add(object_id)
+    drafts.append(
+        Draft(
+            "acquisition",
+            options.collector,
+            _provenance(item, options, object_id, logical, item.new_object),
+        )
+    )
+    if item.new_object:
+        drafts.append(
+            Draft(
+                "extraction",
+                options.collector,
+                _extraction_data(object_id, item.extraction, r.media_type),
+            )
+        )
 
 
 def _path_key(path: bytes) -> str:
@@ -366,6 +484,7 @@ def _with_entry(outcome: FileOutcome, entry: int) -> FileOutcome:
 
 
 def summarize(report: IngestReport) -> dict[str, int]:
-    return {s: report.count(s) for s in ("preserved", "already-preserved", "linked", "skipped",
-                                         "failed")}
-
+    return {
+        s: report.count(s)
+        for s in ("preserved", "already-preserved", "linked", "skipped", "failed")
+    }

@@ -58,7 +58,9 @@ def receive(source: bytes, staged: Path, expected: os.stat_result) -> Received:
                 try:
                     n = os.readv(src, [buf])
                 except OSError as exc:
-                    raise IntakeError(f"read error after {size} bytes: {exc.strerror or exc}") from exc
+                    raise IntakeError(
+                        f"read error after {size} bytes: {exc.strerror or exc}"
+                    ) from exc
                 if n == 0:
                     break
                 chunk = view[:n]
@@ -67,7 +69,7 @@ def receive(source: bytes, staged: Path, expected: os.stat_result) -> Received:
                     head += bytes(chunk[: DETECT_BYTES - len(head)])
                 out = chunk
                 while out:
-                    out = out[os.write(dst, out):]
+                    out = out[os.write(dst, out) :]
                 size += n
         finally:
             os.close(dst)
@@ -77,5 +79,6 @@ def receive(source: bytes, staged: Path, expected: os.stat_result) -> Received:
     if size != after.st_size or after.st_mtime_ns != st.st_mtime_ns or size != st.st_size:
         raise IntakeError(
             f"the file changed while it was being read ({st.st_size} bytes before, "
-            f"{after.st_size} after, {size} read); not preserved — ingest it again when it is still")
+            f"{after.st_size} after, {size} read); not preserved — ingest it again when it is still"
+        )
     return Received(source, staged, digest.hexdigest(), size, detect_buffer(head), st)

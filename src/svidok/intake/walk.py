@@ -77,7 +77,10 @@ def _candidate(path: bytes, root: bytes, real_root: bytes, st: os.stat_result) -
         if not os.path.exists(resolved):
             reason = "broken symbolic link; not followed"
         elif inside:
-            reason = "symbolic link inside the given folder; not followed (its target is ingested as itself)"
+            reason = (
+                "symbolic link inside the given folder; not followed "
+                "(its target is ingested as itself)"
+            )
         else:
             reason = "symbolic link to a place outside the given folder; not followed"
         return Candidate(path, root, "symlink", st, reason, target, inside)
@@ -92,7 +95,9 @@ def _candidate(path: bytes, root: bytes, real_root: bytes, st: os.stat_result) -
     return Candidate(path, root, kind, st)
 
 
-def _walk_dir(top: bytes, root: bytes, real_root: bytes, exclude: bytes | None) -> Iterator[Candidate]:
+def _walk_dir(
+    top: bytes, root: bytes, real_root: bytes, exclude: bytes | None
+) -> Iterator[Candidate]:
     try:
         with os.scandir(top) as it:
             items = sorted(it, key=lambda e: e.name)

@@ -12,7 +12,12 @@ Every entry is a JSON object with exactly these members::
      "data": {...}}               the event itself, by type (docs/formats.md)
 
 The bytes of a line (without its final newline) are the RFC 9162 leaf: leaf hash =
-SHA-256(0x00 || line). Sensitive values never enter ``data`` in clear.
+SHA-256(0x00 || line).
+
+Entries are readable by anyone holding the ledger. Witness identities, contact details and
+secrets are never written into them in clear; what intake records (case, collector, source,
+note, paths, host, file owner ids, extracted metadata such as GPS or camera serials) is
+provenance that investigators need to show, and is written as given.
 """
 
 from __future__ import annotations
@@ -31,15 +36,13 @@ import rfc8785
 from svidok import TOOL_NAME, __version__
 from svidok.errors import LedgerCorruptError
 
-JSONValue: TypeAlias = (
-    str | int | float | bool | None | list["JSONValue"] | dict[str, "JSONValue"]
-)
+JSONValue: TypeAlias = str | int | float | bool | list["JSONValue"] | dict[str, "JSONValue"] | None
 
 ENTRY_FORMAT = 1
 ENTRY_TYPES = frozenset(
     {
         "init",  # a new data home: origin, public key, store layout
-        "key",  # key events: a signing key created, rotated or retired
+        "key",  # key events (so far only "created": the home signing key)
         "acquisition",  # original bytes received from a source into an object
         "extraction",  # the result of a metadata extraction on an object
         "intake.skip",  # something found during intake that was not preserved, and why
@@ -190,9 +193,11 @@ class Entry:
         except (ValueError, UnicodeDecodeError) as exc:
             raise LedgerCorruptError(f"{where} is not valid JSON: {exc}") from exc
         if not isinstance(doc, dict) or set(doc) != _MEMBERS:
-            raise LedgerCorruptError(f"{where} does not have exactly the members {sorted(_MEMBERS)}")
+            raise LedgerCorruptError(
+                f"{where} does not have exactly the members {sorted(_MEMBERS)}"
+            )
         checks = (
-            doc["svidok"] == ENTRY_FORMAT,
+            type(doc["svidok"]) is int and doc["svidok"] == ENTRY_FORMAT,
             type(doc["index"]) is int and doc["index"] >= 0,
             doc["type"] in ENTRY_TYPES,
             isinstance(doc["time"], str) and _TIME_RE.match(doc["time"]) is not None,

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import itertools
 import os
 import struct
 import time
@@ -43,6 +44,7 @@ from svidok.ledger.note import Signer, Verifier
 ENTRIES = "entries.jsonl"
 _END = struct.Struct("<Q")
 _READ_CHUNK = 8 << 20
+_MAX_NOTE = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -62,8 +64,9 @@ class TornTail:
 class Ledger:
     """One data home's custody ledger. Reading needs no lock; appending and signing do."""
 
-    def __init__(self, directory: Path, origin: str, verifier: Verifier,
-                 signer: Signer | None = None) -> None:
+    def __init__(
+        self, directory: Path, origin: str, verifier: Verifier, signer: Signer | None = None
+    ) -> None:
         self.dir = directory
         self.origin = origin
         self.verifier = verifier
@@ -109,7 +112,7 @@ class Ledger:
             file_size = self.path.stat().st_size
         except FileNotFoundError as exc:
             raise LedgerCorruptError(f"the ledger file {self.path} is missing") from exc
-        if count and (ends[-1] > file_size or any(b <= a for a, b in zip(ends, ends[1:], strict=False))):
+        if count and (ends[-1] > file_size or any(b <= a for a, b in itertools.pairwise(ends))):
             return  # the cache does not fit the file: rebuild from the entries
         self.tree = HashTree.from_leaf_bytes(leaves[: count * 32])
         self._ends = ends
@@ -199,8 +202,14 @@ class Ledger:
         return SignedCheckpoint(open_checkpoint(note, self.verifier), note)
 
     def stored_checkpoints(self) -> Iterator[tuple[Path, str]]:
+        """Every stored checkpoint note (text as read; unreadable ones as empty text)."""
         for path in sorted((self.dir / "checkpoints").iterdir()):
-            yield path, path.read_text(encoding="utf-8", errors="replace")
+            try:
+                with path.open("rb") as fh:
+                    data = fh.read(_MAX_NOTE + 1)
+            except OSError:
+                data = b""
+            yield path, data.decode("utf-8", errors="replace")
 
     def receipt(self, index: int) -> Receipt:
         """A C2SP tlog-proof for entry ``index`` against the latest signed checkpoint."""
@@ -212,8 +221,9 @@ class Ledger:
             )
         size = latest.checkpoint.size
         proof = self.tree.inclusion_proof(index, size)
-        return Receipt(index=index, proof=tuple(proof), checkpoint_note=latest.note,
-                       extra=self.read_raw(index))
+        return Receipt(
+            index=index, proof=tuple(proof), checkpoint_note=latest.note, extra=self.read_raw(index)
+        )
 
     # ------------------------------------------------------------------- writing
     @contextmanager
@@ -286,7 +296,7 @@ class Ledger:
         try:
             view = memoryview(blob)
             while view:
-                view = view[os.write(fd, view):]
+                view = view[os.write(fd, view) :]
             os.fsync(fd)
         finally:
             os.close(fd)
@@ -308,7 +318,7 @@ class Ledger:
         with leaves_path.open("r+b" if leaves_path.exists() else "wb") as fh:
             fh.truncate(have * 32)
             fh.seek(have * 32)
-            fh.write(self.tree.leaf_bytes()[have * 32:])
+            fh.write(self.tree.leaf_bytes()[have * 32 :])
         with ends_path.open("r+b" if ends_path.exists() else "wb") as fh:
             fh.truncate(have * _END.size)
             fh.seek(have * _END.size)
@@ -332,8 +342,13 @@ class Ledger:
                     f"the ledger has {size} entries but {old.size} were already signed"
                 )
             try:
-                verify_consistency(old.size, size, self.tree.consistency_proof(old.size, size),
-                                   old.root_hash, self.tree.root(size))
+                verify_consistency(
+                    old.size,
+                    size,
+                    self.tree.consistency_proof(old.size, size),
+                    old.root_hash,
+                    self.tree.root(size),
+                )
             except Exception as exc:
                 raise InconsistentTreeError(
                     f"the ledger no longer matches the checkpoint signed at size {old.size}: {exc}"

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import re
 import shutil
@@ -92,6 +93,19 @@ class LogicalFile:
     digest: str  # lowercase hex, in the object's digest algorithm
     size: int | None  # bytes on disk; None when the content file is missing
     content_path: str  # relative to the object root, "/"-separated
+
+
+@dataclass(frozen=True)
+class PreparedObject:
+    """An object built in staging, not yet in the store (``OcflStore.prepare_object``)."""
+
+    object_id: str
+    parts: tuple[str, ...]
+    work: Path
+    content_file: Path
+    content_dest: Path
+    content_mode: int
+    inventory_digest: str  # sha256 of the object's inventory.json, to recognise it later
 
 
 @dataclass(frozen=True)
@@ -411,6 +425,23 @@ class OcflStore:
             ) from None
         return fd
 
+    def inventory_digest(self, object_id: str) -> str | None:
+        """SHA-256 of the stored object's root inventory.json, None if it has none.
+
+        Tells exactly which ``prepare_object`` call produced the object in the store
+        (inventories carry their creation time), for recovery after a crash.
+        """
+        try:
+            fd = self._open_object(object_id)
+        except ObjectNotFoundError:
+            return None
+        with cf.closing_fd(fd):
+            try:
+                raw = cf.read_small_at(fd, "inventory.json", _INVENTORY_LIMIT)
+            except OSError:
+                return None
+        return hashlib.sha256(raw).hexdigest()
+
     def has_object(self, object_id: str) -> bool:
         """Whether an object folder with its declaration exists for ``object_id``."""
         try:
@@ -453,6 +484,130 @@ class OcflStore:
         process stores it first while this call runs. On any error the content file is
         put back where it was; if even that fails the error notes where it is.
         """
+        inventory, parts, final, cst = self._check_add(
+            object_id,
+            content_file,
+            digest_hex=digest_hex,
+            size=size,
+            logical_name=logical_name,
+            created=created,
+            message=message,
+            user_name=user_name,
+            user_address=user_address,
+            staging_dir=staging_dir,
+        )
+        prepared = self._build(
+            inventory,
+            parts,
+            Path(content_file),
+            cst,
+            Path(staging_dir),
+            digest_hex,
+            logical_name,
+            durable=durable,
+        )
+        try:
+            placed_in = self._publish(prepared.work, parts)
+        except BaseException as exc:
+            self.discard_object(prepared, restore=True, durable=durable, exc=exc)
+            raise
+        if durable:
+            fsync_dir(placed_in)
+        shutil.rmtree(prepared.work, ignore_errors=True)  # only empty layout folders are left
+        return final
+
+    def prepare_object(
+        self,
+        object_id: str,
+        content_file: Path,
+        *,
+        digest_hex: str,
+        size: int,
+        logical_name: str,
+        created: datetime,
+        message: str,
+        user_name: str,
+        user_address: str | None,
+        staging_dir: Path,
+    ) -> PreparedObject:
+        """Build a whole object in ``staging_dir`` without placing it; nothing is flushed.
+
+        The first half of :meth:`add_object` (same arguments and checks), for callers that
+        make a whole batch durable with one ``syncfs`` *before* any object enters the store
+        (``intake/ingest.py``). Follow with :meth:`commit_object` or :meth:`discard_object`.
+        """
+        inventory, parts, _final, cst = self._check_add(
+            object_id,
+            content_file,
+            digest_hex=digest_hex,
+            size=size,
+            logical_name=logical_name,
+            created=created,
+            message=message,
+            user_name=user_name,
+            user_address=user_address,
+            staging_dir=staging_dir,
+        )
+        return self._build(
+            inventory,
+            parts,
+            Path(content_file),
+            cst,
+            Path(staging_dir),
+            digest_hex,
+            logical_name,
+            durable=False,
+        )
+
+    def commit_object(self, prepared: PreparedObject) -> Path:
+        """Rename a prepared object into place (not flushed: the caller syncs the batch).
+
+        Raises ObjectExistsError if another writer stored it first; the prepared object is
+        then left for :meth:`discard_object`.
+        """
+        self._publish(prepared.work, prepared.parts)
+        shutil.rmtree(prepared.work, ignore_errors=True)  # only empty layout folders are left
+        return self.root.joinpath(*prepared.parts)
+
+    def discard_object(
+        self,
+        prepared: PreparedObject,
+        *,
+        restore: bool = False,
+        durable: bool = False,
+        exc: BaseException | None = None,
+    ) -> None:
+        """Drop a prepared object; with ``restore`` first put the content file back."""
+        if restore:
+            try:
+                prepared.content_dest.rename(prepared.content_file)
+            except OSError as restore_error:
+                if exc is not None:
+                    exc.add_note(
+                        f"the content file could not be put back ({restore_error}); "
+                        f"it is at {prepared.content_dest}"
+                    )
+                return
+            with contextlib.suppress(OSError):
+                prepared.content_file.chmod(prepared.content_mode)
+                if durable:
+                    fsync_dir(prepared.content_file.parent)
+        shutil.rmtree(prepared.work, ignore_errors=True)
+
+    def _check_add(
+        self,
+        object_id: str,
+        content_file: Path,
+        *,
+        digest_hex: str,
+        size: int,
+        logical_name: str,
+        created: datetime,
+        message: str,
+        user_name: str,
+        user_address: str | None,
+        staging_dir: Path,
+    ) -> tuple[Inventory, tuple[str, ...], Path, os.stat_result]:
         _require_id(object_id)
         if object_id != self.object_id(digest_hex):
             raise StoreError(f"object id {object_id} does not match the digest {digest_hex}")
@@ -513,6 +668,21 @@ class OcflStore:
                 f"({content_file}, {staging_dir}, {self.root})"
             )
 
+        return inventory, parts, final, cst
+
+    def _build(
+        self,
+        inventory: Inventory,
+        parts: tuple[str, ...],
+        content_file: Path,
+        cst: os.stat_result,
+        staging_dir: Path,
+        digest_hex: str,
+        logical_name: str,
+        *,
+        durable: bool,
+    ) -> PreparedObject:
+        """Build the object folder in staging, moving the content file into it."""
         inv_bytes = inventory.to_bytes()
         side_bytes = sidecar_bytes(inv_bytes, DIGEST_ALGORITHM)
         work = Path(
@@ -521,8 +691,16 @@ class OcflStore:
         obj = work.joinpath(*parts)
         logical_parts = tuple(logical_name.split("/"))
         content_dest = obj.joinpath("v1", "content", *logical_parts)
+        prepared = PreparedObject(
+            inventory.id,
+            parts,
+            work,
+            content_file,
+            content_dest,
+            stat.S_IMODE(cst.st_mode),
+            hashlib.sha256(inv_bytes).hexdigest(),
+        )
         moved = False
-        published = False
         try:
             made = _mkdir_chain(work, parts)
             made += _mkdir_chain(obj, ("v1", "content", *logical_parts[:-1]))
@@ -543,31 +721,10 @@ class OcflStore:
                 for folder in reversed(made):
                     fsync_dir(folder)
                 fsync_dir(work)
-            placed_in = self._publish(work, parts)
-            published = True
-            if durable:
-                fsync_dir(placed_in)
         except BaseException as exc:
-            restored = True
-            if moved and not published:
-                try:
-                    content_dest.rename(content_file)
-                except OSError as restore_error:
-                    restored = False
-                    exc.add_note(
-                        f"the content file could not be put back ({restore_error}); "
-                        f"it is at {content_dest}"
-                    )
-                else:
-                    with contextlib.suppress(OSError):
-                        content_file.chmod(stat.S_IMODE(cst.st_mode))
-                        if durable:
-                            fsync_dir(content_file.parent)
-            if restored:
-                shutil.rmtree(work, ignore_errors=True)
+            self.discard_object(prepared, restore=moved, durable=durable, exc=exc)
             raise
-        shutil.rmtree(work, ignore_errors=True)  # only empty layout folders are left in it
-        return final
+        return prepared
 
     def interrupted_adds(self, staging_dir: Path) -> list[Path]:
         """Content files that add_object calls killed part-way left in ``staging_dir``.
