@@ -161,3 +161,81 @@ def test_two_processes_append_concurrently(tmp_path: Path, signer: Signer) -> No
         cp = open_checkpoint(note, signer.verifier())
         assert fresh.tree.root(cp.size) == cp.root_hash
     assert os.listdir(tmp_path / "ledger" / "torn") == []
+
+
+def test_group_commit_from_threads(tmp_path: Path, signer: Signer) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from svidok.ledger.log import GroupCommitter
+
+    ledger = _new(tmp_path, signer)
+    with GroupCommitter(ledger) as gc:
+
+        def work(k: int) -> list[int]:
+            return [
+                gc.append(Draft("verification", "t", {"k": k, "i": i})).index for i in range(50)
+            ]
+
+        with ThreadPoolExecutor(8) as ex:
+            indexes = [i for chunk in ex.map(work, range(8)) for i in chunk]
+    assert sorted(indexes) == list(range(400))
+    fresh = Ledger(tmp_path / "ledger", ORIGIN, signer.verifier(), signer)
+    assert fresh.size == 400
+    latest = fresh.latest_checkpoint()
+    assert latest is not None and latest.checkpoint.size == 400
+    # every entry returned is the one on disk at that index
+    assert {(e.data["k"], e.data["i"]) for e in fresh.iter_entries()} == {
+        (k, i) for k in range(8) for i in range(50)
+    }
+
+
+def test_async_group_commit(tmp_path: Path, signer: Signer) -> None:
+    import asyncio
+
+    from svidok.ledger.log import AsyncGroupCommitter
+
+    ledger = _new(tmp_path, signer)
+
+    async def main() -> list[int]:
+        async with AsyncGroupCommitter(ledger) as gc:
+            results = await asyncio.gather(
+                *(gc.append(Draft("verification", "t", {"n": n})) for n in range(300))
+            )
+        return [e.index for e in results]
+
+    indexes = asyncio.run(main())
+    assert sorted(indexes) == list(range(300))
+    fresh = Ledger(tmp_path / "ledger", ORIGIN, signer.verifier(), signer)
+    assert [fresh.entry(i).data["n"] for i in indexes] == list(range(300))
+
+
+def test_group_commit_failure_reaches_every_writer(tmp_path: Path, signer: Signer) -> None:
+    from svidok.ledger.log import GroupCommitter
+
+    ledger = _new(tmp_path, signer)
+    with GroupCommitter(ledger) as gc:
+        with pytest.raises(ValueError):
+            gc.append(Draft("verification", "t", {"bad": float("nan")}))
+        assert gc.append(Draft("verification", "t", {"ok": 1})).index == 0
+
+
+def test_one_bad_draft_fails_only_itself(tmp_path: Path, signer: Signer) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from svidok.ledger.log import GroupCommitter
+
+    ledger = _new(tmp_path, signer)
+    with GroupCommitter(ledger) as gc:
+
+        def work(n: int) -> str:
+            data = {"bad": float("nan")} if n == 7 else {"n": n}
+            try:
+                gc.append(Draft("verification", "t", data))  # type: ignore[arg-type]
+            except ValueError:
+                return "refused"
+            return "ok"
+
+        with ThreadPoolExecutor(16) as ex:
+            outcomes = list(ex.map(work, range(64)))
+    assert outcomes.count("refused") == 1 and outcomes[7] == "refused"
+    assert Ledger(tmp_path / "ledger", ORIGIN, signer.verifier(), signer).size == 63

@@ -52,6 +52,7 @@ ENTRY_TYPES = frozenset(
 _MEMBERS = frozenset({"svidok", "index", "type", "time", "actor", "tool", "host", "data"})
 _TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 MAX_ENTRY_BYTES = 1 << 20
+_HOST = platform.node()
 
 
 def tool_id() -> str:
@@ -158,7 +159,7 @@ class Entry:
             "time": time or utc_now(),
             "actor": draft.actor,
             "tool": tool_id(),
-            "host": platform.node(),
+            "host": _HOST,
             "data": draft.data,
         }
         raw = canonical_json(doc)

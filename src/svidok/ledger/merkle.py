@@ -288,9 +288,9 @@ class HashTree:
             raise IndexError(f"leaf {index} is outside a tree of {self.size} leaves")
         return self._node(0, index)
 
-    def leaf_bytes(self) -> bytes:
-        """Return all leaf hashes concatenated (the inverse of :meth:`from_leaf_bytes`)."""
-        return bytes(self._levels[0])
+    def leaf_bytes(self, start: int = 0) -> bytes:
+        """Leaf hashes from ``start`` on, concatenated (the inverse of :meth:`from_leaf_bytes`)."""
+        return bytes(self._levels[0][start * HASH_SIZE :])
 
     def _node(self, height: int, index: int) -> bytes:
         start = index * HASH_SIZE
