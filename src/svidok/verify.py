@@ -24,13 +24,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from svidok.catalog import Catalog
-from svidok.errors import FormatError, LedgerCorruptError, ProofError, SignatureError, SvidokError
+from svidok.errors import FormatError, ProofError, SignatureError, SvidokError
 from svidok.home import Home
 from svidok.ledger.checkpoint import Checkpoint, open_checkpoint
 from svidok.ledger.entries import Entry
 from svidok.ledger.log import ENTRIES
-from svidok.ledger.merkle import HashTree, leaf_hash, verify_consistency
+from svidok.ledger.merkle import HashTree, verify_consistency
 from svidok.ledger.note import Verifier
+from svidok.ledger.scan import read_ledger
 from svidok.store.ocfl import ObjectInfo
 from svidok.store.problems import StoreProblem
 
@@ -75,7 +76,8 @@ class VerifyReport:
 @dataclass
 class _LedgerScan:
     tree: HashTree
-    entries: list[Entry]
+    first: dict[str, Any] | None = None
+    acquisitions: list[tuple[int, str, Any]] = field(default_factory=list)  # index, object, size
     torn_bytes: int = 0
 
 
@@ -98,8 +100,22 @@ def verify(
     verifiers = list(trusted) or [home.verifier]
     _check_key(home, scan, verifiers, report)
     _check_checkpoints(home, scan.tree, verifiers, against, report)
-    _check_accounting(home, scan.entries, stored, report)
-    _check_catalog(home, scan.entries, report)
+    _check_accounting(home, scan.acquisitions, stored, report)
+    _check_catalog(home, scan.tree.size, report)
+    return report
+
+
+def verify_ledger(
+    home: Home, *, against: Iterable[Path] = (), trusted: Iterable[Verifier] = ()
+) -> VerifyReport:
+    """Only the ledger checks (step 2): entries, tree, key, every checkpoint."""
+    report = VerifyReport()
+    scan = _check_ledger(home, report, lambda _stage, _n, _total: None)
+    if scan is not None:
+        report.entries = scan.tree.size
+        verifiers = list(trusted) or [home.verifier]
+        _check_key(home, scan, verifiers, report)
+        _check_checkpoints(home, scan.tree, verifiers, against, report)
     return report
 
 
@@ -144,57 +160,31 @@ def _store_bytes(root: Path) -> int:
 def _check_ledger(
     home: Home, report: VerifyReport, step: Callable[[str, int, int | None], None]
 ) -> _LedgerScan | None:
+    """Read the ledger file from scratch: every line canonical, in order; the tree rebuilt."""
     path = home.ledger.dir / ENTRIES
     try:
         size = path.stat().st_size
-        fh = path.open("rb")
+        piece = read_ledger(path, lambda done, total: step("ledger", done, total))
     except OSError as exc:
         report.problem("ledger", f"cannot read the ledger file {path}: {exc}")
         return None
-    tree = HashTree()
-    entries: list[Entry] = []
-    leaves: list[bytes] = []
-    done = 0
-    pending = b""
-    torn_bytes = 0
-    bad: str | None = None
-    with fh:
-        while bad is None:
-            chunk = fh.read(_READ)
-            if not chunk:
-                break
-            done += len(chunk)
-            pending += chunk
-            lines = pending.split(b"\n")
-            pending = lines.pop()
-            for line in lines:
-                index = len(entries)
-                try:
-                    entries.append(Entry.parse(line, expected_index=index))
-                except LedgerCorruptError as exc:
-                    bad = str(exc)
-                    torn_bytes = size - sum(len(e.raw) + 1 for e in entries)
-                    break
-                leaves.append(leaf_hash(line))
-            step("ledger", done, size)
-    if bad is None and pending:
-        torn_bytes = len(pending)
-    tree.extend(leaves)
-    scan = _LedgerScan(tree, entries, torn_bytes)
+    scan = _LedgerScan(HashTree.from_leaf_bytes(piece.leaves), piece.first, piece.acquisitions)
+    scan.torn_bytes = size - piece.good_end
+    count = scan.tree.size
     signed = _latest_signed_size(home)
-    if torn_bytes:
-        where = f"after entry {len(entries) - 1}" if entries else "at the start"
-        if signed is not None and len(entries) < signed:
+    if scan.torn_bytes:
+        where = f"after entry {count - 1}" if count else "at the start"
+        if signed is not None and count < signed:
             report.problem(
                 "ledger",
-                f"{bad or 'an incomplete line'} ({where}); the ledger "
-                f"has only {len(entries)} valid entries but {signed} were signed",
+                f"{piece.error or 'an incomplete line'} ({where}); the ledger has only {count} "
+                f"valid entries but {signed} were signed",
             )
         else:
             report.note(
                 "ledger",
-                f"{torn_bytes} bytes of an interrupted write {where}, not "
-                "covered by any checkpoint; the next command sets them aside",
+                f"{scan.torn_bytes} bytes of an interrupted write {where}, not covered by any "
+                "checkpoint; the next command sets them aside",
             )
     return scan
 
@@ -210,10 +200,10 @@ def _latest_signed_size(home: Home) -> int | None:
 def _check_key(
     home: Home, scan: _LedgerScan, verifiers: list[Verifier], report: VerifyReport
 ) -> None:
-    if not scan.entries or scan.entries[0].type != "init":
+    if scan.first is None or scan.first["type"] != "init":
         report.problem("ledger", "the first entry is not the data home's init entry")
         return
-    vkey = scan.entries[0].data.get("vkey")
+    vkey = scan.first["data"].get("vkey")
     if vkey != home.verifier.to_vkey():
         report.problem(
             "ledger", "keys/ledger.pub is not the key recorded when the home was created"
@@ -325,24 +315,26 @@ def _check_checkpoints(
 
 # -------------------------------------------------------------------- accounting
 def _check_accounting(
-    home: Home, entries: list[Entry], stored: Mapping[str, ObjectInfo], report: VerifyReport
+    home: Home,
+    acquisitions: list[tuple[int, str, Any]],
+    stored: Mapping[str, ObjectInfo],
+    report: VerifyReport,
 ) -> None:
-    named: dict[str, Entry] = {}
-    for e in entries:
-        if e.type == "acquisition":
-            oid = str(e.data.get("object"))
-            named.setdefault(oid, e)
-            info = stored.get(oid)
-            if info is None:
-                report.problem(
-                    "accounting", f"entry {e.index} records object {oid}, which is not in the store"
-                )
-            elif _original_size(info) != e.data.get("size"):
-                report.problem(
-                    "accounting",
-                    f"entry {e.index} records {e.data.get('size')} "
-                    f"bytes for {oid}, the store holds {_original_size(info)}",
-                )
+    named: set[str] = set()
+    for index, object_id, size in acquisitions:
+        named.add(object_id)
+        info = stored.get(object_id)
+        if info is None:
+            report.problem(
+                "accounting",
+                f"entry {index} records object {object_id}, which is not in the store",
+            )
+        elif _original_size(info) != size:
+            report.problem(
+                "accounting",
+                f"entry {index} records {size} bytes for {object_id}, the store "
+                f"holds {_original_size(info)}",
+            )
     pending = {i.object_id for i in home.pending_intents() if home.placed_by(i)}
     for oid in stored:
         if oid in named:
@@ -350,8 +342,8 @@ def _check_accounting(
         if oid in pending:
             report.note(
                 "accounting",
-                f"object {oid} is from an interrupted or running intake; "
-                "the next command records it",
+                f"object {oid} is from an interrupted or running intake; the next command "
+                "records it",
             )
         else:
             report.problem(
@@ -369,29 +361,35 @@ def _original_size(info: ObjectInfo) -> int | None:
 
 
 # ----------------------------------------------------------------------- catalog
-def _check_catalog(home: Home, entries: list[Entry], report: VerifyReport) -> None:
+def _check_catalog(home: Home, valid: int, report: VerifyReport) -> None:
+    """Replay the ledger into a scratch catalog and compare it with the live one."""
     try:
         applied = home.catalog.applied()
         live = home.catalog.dump()
     except Exception as exc:  # any database failure is a finding, not a crash
         report.problem("catalog", f"cannot read the catalog: {exc}")
         return
-    if applied > len(entries):
+    if applied > valid:
         report.problem(
             "catalog",
-            f"the catalog reflects {applied} entries but the ledger has {len(entries)} valid ones",
+            f"the catalog reflects {applied} entries but the ledger has {valid} valid ones",
         )
         return
-    if applied < len(entries):
+    if applied < valid:
         report.note(
             "catalog",
-            f"the catalog is {len(entries) - applied} entries behind the "
-            "ledger (the next command brings it up to date)",
+            f"the catalog is {valid - applied} entries behind the ledger (the next command "
+            "brings it up to date)",
         )
     fresh = Catalog.in_memory()
     try:
-        for start in range(0, applied, 5000):
-            fresh.apply(entries[start : min(start + 5000, applied)])
+        batch: list[Entry] = []
+        for entry in _read_entries(home.ledger.dir / ENTRIES, applied):
+            batch.append(entry)
+            if len(batch) >= 5000:
+                fresh.apply(batch)
+                batch = []
+        fresh.apply(batch)
         expected = fresh.dump()
     except SvidokError as exc:
         report.problem("catalog", f"the ledger cannot be projected: {exc}")
@@ -403,6 +401,17 @@ def _check_catalog(home: Home, entries: list[Entry], report: VerifyReport) -> No
         if have != rows:
             for message in _diff(table, rows, have):
                 report.problem("catalog", message)
+
+
+def _read_entries(path: Path, count: int) -> Iterator[Entry]:
+    """The first ``count`` entries of the ledger file, parsed (already checked above)."""
+    if count <= 0:
+        return
+    with path.open("rb") as fh:
+        for index, line in enumerate(fh):
+            if index >= count:
+                return
+            yield Entry.parse(line.rstrip(b"\n"), expected_index=index)
 
 
 def _diff(

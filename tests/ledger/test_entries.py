@@ -101,3 +101,33 @@ def test_entry_roundtrip_and_tamper() -> None:
 def test_unknown_type_refused() -> None:
     with pytest.raises(ValueError):
         Draft("made-up", "x", {})
+
+
+@settings(max_examples=400)
+@given(json_values)
+def test_parse_canonical_accepts_exactly_the_reference_form(value: object) -> None:
+    from svidok.ledger.entries import parse_canonical
+
+    if not _valid_unicode(value):
+        return
+    reference = rfc8785.dumps(value)
+    assert rfc8785.dumps(parse_canonical(reference)) == reference
+    for other in (
+        json.dumps(value).encode(),
+        json.dumps(value, indent=1).encode(),
+        json.dumps(value, sort_keys=True, separators=(",", ":")).encode(),
+    ):
+        if other != reference:
+            with pytest.raises(ValueError):
+                parse_canonical(other)
+
+
+def test_float_forms_that_fast_encoders_print_differently() -> None:
+    from svidok.ledger.entries import parse_canonical
+
+    for value, jcs in ((100.0, b"100"), (1e21, b"1e+21"), (1e-7, b"1e-7"), (0.000001, b"0.000001")):
+        assert canonical_json({"x": value}) == b'{"x":' + jcs + b"}"
+        parse_canonical(b'{"x":' + jcs + b"}")
+    for wrong in (b'{"x":100.0}', b'{"x":1e21}', b'{"x":1e-06}', b'{"x":9007199254740993}'):
+        with pytest.raises(ValueError):
+            parse_canonical(wrong)

@@ -23,7 +23,6 @@ provenance that investigators need to show, and is written as given.
 from __future__ import annotations
 
 import json
-import math
 import platform
 import re
 from collections.abc import Mapping
@@ -31,6 +30,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, TypeAlias
 
+import msgspec
+import orjson
 import rfc8785
 
 from svidok import TOOL_NAME, __version__
@@ -69,59 +70,128 @@ def format_time(when: datetime) -> str:
     return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def _fast_safe(value: object) -> bool:
-    """True when ``json.dumps(sort_keys=True)`` gives exactly the RFC 8785 form of ``value``.
+# The fast encoders give exactly the RFC 8785 form unless the value holds floats (number
+# formatting differs), integers beyond 2^53 (JCS numbers are doubles) or object keys
+# outside the Basic Multilingual Plane (JCS sorts keys by UTF-16 code units).
+_SAFE_INT = 2**53
 
-    That holds for strings, integers in the IEEE-754 safe range, booleans, null, lists and
-    objects whose keys are all in the Basic Multilingual Plane below the surrogates (so code
-    point order equals UTF-16 order). Floats always go through the reference encoder.
-    """
-    if isinstance(value, str):
-        return True
-    if isinstance(value, bool) or value is None:
-        return True
-    if isinstance(value, int):
-        return -(2**53) < value < 2**53
-    if isinstance(value, list):
-        return all(_fast_safe(v) for v in value)
-    if isinstance(value, dict):
-        return all(
-            isinstance(k, str) and (k.isascii() or max(map(ord, k)) < 0xD800) and _fast_safe(v)
-            for k, v in value.items()
-        )
-    return False
+
+def _fast_form_is_exact(value: Any) -> bool:
+    """True when the fast encoder's sorted output of ``value`` is its RFC 8785 form: no
+    floats, no integers beyond 2^53, no object keys outside the Basic Multilingual Plane."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        t = type(v)
+        if t is dict:
+            for k in v:
+                if not k.isascii() and max(k) > "\ud7ff":
+                    return False
+            stack.extend(v.values())
+        elif t is list:
+            stack.extend(v)
+        elif t is float or (t is int and not -_SAFE_INT < v < _SAFE_INT):
+            return False
+    return True
 
 
 def canonical_json(value: Any) -> bytes:
     """RFC 8785 (JCS) canonical form of a JSON value, as UTF-8 bytes.
 
-    Uses the standard-library encoder when its output is provably identical (see
-    ``_fast_safe``; a property test checks this against the ``rfc8785`` reference) and the
-    ``rfc8785`` package otherwise. Raises ``ValueError`` for values JSON cannot carry
-    (NaN, infinities, lone surrogates, non-string keys).
+    ``orjson`` is used where its output is provably the JCS form (``_fast_form_is_exact``;
+    property tests check this against the ``rfc8785`` reference), the ``rfc8785`` package
+    otherwise. Raises ``ValueError`` for values JSON cannot carry exactly (NaN, infinities,
+    lone surrogates, integers beyond 2^53, keys that are not strings).
     """
-    if _fast_safe(value):
+    if _fast_form_is_exact(value):
         try:
-            text = json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-            return text.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise ValueError(f"text that is not valid Unicode cannot go into JSON: {exc}") from exc
-    _reject_non_finite(value)
+            return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
+        except orjson.JSONEncodeError as exc:
+            raise ValueError(f"value cannot be put into JSON: {exc}") from exc
     try:
         return rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, UnicodeEncodeError, TypeError) as exc:
         raise ValueError(f"value cannot be canonicalised: {exc}") from exc
 
 
-def _reject_non_finite(value: object) -> None:
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ValueError("NaN and infinities cannot go into JSON")
-    if isinstance(value, list):
-        for v in value:
-            _reject_non_finite(v)
-    elif isinstance(value, dict):
-        for v in value.values():
-            _reject_non_finite(v)
+def _jcs_number(text: str) -> int | float:
+    number = int(text)
+    return number if -(2**53) < number < 2**53 else float(number)
+
+
+class _FloatSeen(Exception):
+    """Raised by the fast decoder at the first float: that value goes the exact way."""
+
+
+def _refuse_float(_text: str) -> float:
+    raise _FloatSeen
+
+
+_FAST_DECODER = msgspec.json.Decoder(float_hook=_refuse_float)
+_NON_BMP = re.compile(rb"[\xf0-\xf4]")
+_FAST_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
+
+
+def parse_canonical(raw: bytes) -> Any:
+    """Parse JSON text and check that ``raw`` is exactly its RFC 8785 form.
+
+    Fast path: decode (stopping at any float) and re-encode with sorted keys, refusing
+    integers beyond 2^53; valid whenever there is no float, no large integer and no
+    character outside the BMP. Anything else is checked against the ``rfc8785``
+    reference. Raises ``ValueError`` when it is not JSON or not canonical.
+    """
+    if raw.isascii() or _NON_BMP.search(raw) is None:
+        try:
+            value = _FAST_DECODER.decode(raw)
+        except _FloatSeen:
+            pass
+        except msgspec.DecodeError as exc:
+            raise ValueError(f"not valid JSON: {exc}") from exc
+        else:
+            try:
+                same = orjson.dumps(value, option=_FAST_OPTIONS) == raw
+            except orjson.JSONEncodeError:
+                pass  # a large integer or an invalid string: decide the exact way
+            else:
+                if not same:
+                    raise ValueError("not in RFC 8785 canonical form")
+                return value
+    try:
+        # JSON numbers are IEEE doubles in JCS: integers beyond 2^53 are read as such
+        value = json.loads(raw, parse_int=_jcs_number)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"not valid JSON: {exc}") from exc
+    try:
+        same = rfc8785.dumps(value) == raw
+    except (rfc8785.CanonicalizationError, UnicodeEncodeError, TypeError):
+        same = False
+    if not same:
+        raise ValueError("not in RFC 8785 canonical form")
+    return value
+
+
+def check_document(doc: Any, expected_index: int | None = None) -> str | None:
+    """What is wrong with a parsed entry's structure, in words; None when it is sound."""
+    if not isinstance(doc, dict) or doc.keys() != _MEMBERS:
+        return f"does not have exactly the members {sorted(_MEMBERS)}"
+    index = doc["index"]
+    if not (
+        type(doc["svidok"]) is int
+        and doc["svidok"] == ENTRY_FORMAT
+        and type(index) is int
+        and index >= 0
+        and doc["type"] in ENTRY_TYPES
+        and isinstance(doc["time"], str)
+        and _TIME_RE.match(doc["time"]) is not None
+        and isinstance(doc["actor"], str)
+        and isinstance(doc["tool"], str)
+        and isinstance(doc["host"], str)
+        and isinstance(doc["data"], dict)
+    ):
+        return "has a member of the wrong type or value"
+    if expected_index is not None and index != expected_index:
+        return f"says it is entry {index}"
+    return None
 
 
 @dataclass(frozen=True)
@@ -190,31 +260,10 @@ class Entry:
         """
         where = f"entry {expected_index}" if expected_index is not None else "entry"
         try:
-            doc = json.loads(raw)
-        except (ValueError, UnicodeDecodeError) as exc:
-            raise LedgerCorruptError(f"{where} is not valid JSON: {exc}") from exc
-        if not isinstance(doc, dict) or set(doc) != _MEMBERS:
-            raise LedgerCorruptError(
-                f"{where} does not have exactly the members {sorted(_MEMBERS)}"
-            )
-        checks = (
-            type(doc["svidok"]) is int and doc["svidok"] == ENTRY_FORMAT,
-            type(doc["index"]) is int and doc["index"] >= 0,
-            doc["type"] in ENTRY_TYPES,
-            isinstance(doc["time"], str) and _TIME_RE.match(doc["time"]) is not None,
-            isinstance(doc["actor"], str),
-            isinstance(doc["tool"], str),
-            isinstance(doc["host"], str),
-            isinstance(doc["data"], dict),
-        )
-        if not all(checks):
-            raise LedgerCorruptError(f"{where} has a member of the wrong type or value")
-        if expected_index is not None and doc["index"] != expected_index:
-            raise LedgerCorruptError(f"{where} says it is entry {doc['index']}")
-        try:
-            canonical = canonical_json(doc)
+            doc = parse_canonical(raw)
         except ValueError as exc:
-            raise LedgerCorruptError(f"{where} cannot be canonicalised: {exc}") from exc
-        if canonical != raw:
-            raise LedgerCorruptError(f"{where} is not in RFC 8785 canonical form")
+            raise LedgerCorruptError(f"{where} is {exc}") from exc
+        problem = check_document(doc, expected_index)
+        if problem is not None:
+            raise LedgerCorruptError(f"{where} {problem}")
         return cls._from_doc(doc, raw)
