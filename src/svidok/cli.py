@@ -22,10 +22,12 @@ from rich.progress import (
     TransferSpeedColumn,
 )
 from rich.table import Table
+from rich.text import Text
 
 from svidok import __version__
 from svidok.errors import SvidokError
 from svidok.home import Home, resolve_home
+from svidok.textsafe import escape_text
 from svidok.intake.ingest import FileOutcome
 
 app = typer.Typer(
@@ -164,12 +166,12 @@ def ingest(
         for col in ("status", "file", "size", "object", "note"):
             table.add_column(col, overflow="fold")
         for o in report.outcomes:
-            table.add_row(
-                o.status,
-                o.display,
-                "" if o.size is None else f"{o.size:,}",
-                (o.object_id or "")[:19],
-                o.reason or (o.media_type or ""),
+            table.add_row(  # Text cells: names are never read as rich markup
+                Text(o.status),
+                Text(o.display),
+                Text("" if o.size is None else f"{o.size:,}"),
+                Text((o.object_id or "")[:19]),
+                Text(escape_text(o.reason or (o.media_type or ""))),
             )
         out.print(table)
         out.print(
