@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from conftest import random_bytes, sha256, write
 
 CLI = [sys.executable, "-m", "svidok"]
@@ -135,5 +136,8 @@ def test_markup_and_control_characters_in_names_are_shown_literally(tmp_path: Pa
     result = run("ingest", str(src), "--case", "c", "--collector", "x", home=home)
     assert result.returncode == 0, result.stderr
     assert_no_traceback(result)
-    assert "[bold" in result.stdout  # shown as typed, not taken as styling
+    as_json = run("ingest", str(src), "--case", "c", "--collector", "x", "--json", home=home)
+    shown = [f["display"] for f in json.loads(as_json.stdout)["files"]]
+    assert any(s.endswith("[bold red]alert[/] [/]x") for s in shown)
+    assert any(s.endswith("esc\\x1b[2Jclear") for s in shown)
     assert "\x1b[2J" not in result.stdout and "\\x1b" in result.stdout

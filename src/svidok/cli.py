@@ -27,8 +27,8 @@ from rich.text import Text
 from svidok import __version__
 from svidok.errors import SvidokError
 from svidok.home import Home, resolve_home
-from svidok.textsafe import escape_text
 from svidok.intake.ingest import FileOutcome
+from svidok.textsafe import escape_text
 
 app = typer.Typer(
     add_completion=False,
