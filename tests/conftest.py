@@ -45,3 +45,18 @@ def sha256(data: bytes) -> str:
 
 def run_ingest(home: Home, *paths: Path | bytes, options: IngestOptions = OPTIONS) -> IngestReport:
     return ingest(home, [os.fsencode(p) for p in paths], options)
+
+
+_skipped: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.skipped:
+        _skipped.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under CI a skipped test is a failure: every tool a test needs must be installed."""
+    if os.environ.get("CI") == "true" and _skipped:
+        print(f"\nCI: skipped tests fail CI: {', '.join(_skipped)}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
