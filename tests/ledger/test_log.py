@@ -239,3 +239,15 @@ def test_one_bad_draft_fails_only_itself(tmp_path: Path, signer: Signer) -> None
             outcomes = list(ex.map(work, range(64)))
     assert outcomes.count("refused") == 1 and outcomes[7] == "refused"
     assert Ledger(tmp_path / "ledger", ORIGIN, signer.verifier(), signer).size == 63
+
+
+def test_huge_garbage_tail_is_bounded_and_set_aside(tmp_path: Path, signer: Signer) -> None:
+    ledger = _new(tmp_path, signer)
+    _append(ledger, 2)
+    path = tmp_path / "ledger" / "entries.jsonl"
+    with path.open("ab") as fh:
+        fh.write(b"x" * (5 << 20))  # 5 MiB with no line end
+    again = Ledger(tmp_path / "ledger", ORIGIN, signer.verifier(), signer)
+    assert again.size == 2
+    _append(again, 1, start=2)
+    assert again.size == 3 and path.read_bytes().count(b"\n") == 3

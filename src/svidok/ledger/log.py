@@ -40,8 +40,9 @@ from svidok.errors import (
 )
 from svidok.ledger.checkpoint import Checkpoint, Receipt, open_checkpoint, sign_checkpoint
 from svidok.ledger.entries import Draft, Entry, format_time, utc_now
-from svidok.ledger.merkle import HashTree, leaf_hash, verify_consistency
+from svidok.ledger.merkle import HASH_SIZE, HashTree, leaf_hash, verify_consistency
 from svidok.ledger.note import Signer, Verifier
+from svidok.ledger.scan import read_piece
 
 ENTRIES = "entries.jsonl"
 _END = struct.Struct("<Q")
@@ -130,38 +131,16 @@ class Ledger:
 
         Returns the torn tail (bytes after the last complete, valid entry), if any.
         """
-        new_leaves: list[bytes] = []
-        new_ends: list[int] = []
-        offset = self.end
-        torn: TornTail | None = None
-        with self.path.open("rb") as fh:
-            fh.seek(offset)
-            pending = b""
-            while True:
-                chunk = fh.read(_READ_CHUNK)
-                if not chunk:
-                    break
-                pending += chunk
-                lines = pending.split(b"\n")
-                pending = lines.pop()
-                for line in lines:
-                    index = self.size + len(new_leaves)
-                    try:
-                        Entry.parse(line, expected_index=index)
-                    except LedgerCorruptError:
-                        torn = TornTail(offset, self._file_size() - offset)
-                        break
-                    offset += len(line) + 1
-                    new_leaves.append(leaf_hash(line))
-                    new_ends.append(offset)
-                if torn is not None:
-                    break
-            if torn is None and pending:
-                torn = TornTail(offset, len(pending))
-        if new_leaves:
-            self.tree.extend(new_leaves)
-            self._ends.extend(new_ends)
-        return torn
+        size = self._file_size()
+        piece = read_piece(str(self.path), self.end, size, first_index=self.size)
+        if piece.count:
+            self.tree.extend(
+                piece.leaves[i : i + HASH_SIZE] for i in range(0, len(piece.leaves), HASH_SIZE)
+            )
+            self._ends.extend(piece.ends)
+        if piece.good_end < size:
+            return TornTail(piece.good_end, size - piece.good_end)
+        return None
 
     def _file_size(self) -> int:
         return self.path.stat().st_size

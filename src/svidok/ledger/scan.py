@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from svidok.ledger.entries import check_document, parse_canonical
+from svidok.ledger.entries import MAX_ENTRY_BYTES, check_document, parse_canonical
 from svidok.ledger.merkle import leaf_hash
 
 _READ = 16 << 20
@@ -36,13 +36,19 @@ class Piece:
     error: str | None = None
     first: dict[str, Any] | None = None  # the first entry, when the piece starts the file
     acquisitions: list[tuple[int, str, Any]] = field(default_factory=list)
+    ends: list[int] = field(default_factory=list)  # offset after each valid line
 
 
-def read_piece(path: str, start: int, end: int) -> Piece:
-    """Check the lines in ``[start, end)`` (``start`` is a line start)."""
+def read_piece(path: str, start: int, end: int, first_index: int | None = None) -> Piece:
+    """Check the lines in ``[start, end)`` (``start`` is a line start).
+
+    ``first_index`` is the index the first line must have (0 at the start of the file;
+    unknown elsewhere unless given). Reading stops at the first line that is not a valid
+    entry, and at a line longer than any entry may be (a damaged or hostile file).
+    """
     piece = Piece(start=start, good_end=start)
     leaves: list[bytes] = []
-    expected: int | None = 0 if start == 0 else None
+    expected: int | None = 0 if start == 0 else first_index
     offset = start
     with open(path, "rb") as fh:
         fh.seek(start)
@@ -55,7 +61,13 @@ def read_piece(path: str, start: int, end: int) -> Piece:
             remaining -= len(chunk)
             lines = (pending + chunk).split(b"\n")
             pending = lines.pop()
+            if len(pending) > MAX_ENTRY_BYTES:
+                lines.append(pending)  # reported below as not an entry, or too long
+                pending = b""
             for line in lines:
+                if len(line) > MAX_ENTRY_BYTES:
+                    piece.error = f"the line at byte {offset} is longer than any entry may be"
+                    break
                 try:
                     doc = parse_canonical(line)
                 except ValueError as exc:
@@ -76,6 +88,7 @@ def read_piece(path: str, start: int, end: int) -> Piece:
                 expected = index + 1
                 leaves.append(leaf_hash(line))
                 offset += len(line) + 1
+                piece.ends.append(offset)
     piece.count = len(leaves)
     piece.leaves = b"".join(leaves)
     piece.good_end = offset
