@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-import svidok.store.ocfl as ocfl_module
+import svidok.store._content as content_module
 from svidok.store import ObjectInfo, OcflStore, StoreProblem
 
 from .helpers import kinds, make_writable
@@ -49,7 +49,7 @@ def test_large_files_go_to_threads_and_every_object_is_reported(
 def test_many_objects_all_hashed_on_threads(
     store: OcflStore, add: Add, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ocfl_module, "_THREAD_HASH_MIN", 0)
+    store.thread_hash_min = 0
     added = dict(add(os.urandom(n % 97), f"f{n}") for n in range(60))
     problems, infos, _ = scan_all(store)
     assert problems == [] and {i.id for i in infos} == set(added) and len(infos) == 60
@@ -76,13 +76,13 @@ def test_stopping_early_is_safe(
 ) -> None:
     for n in range(12):
         add(os.urandom(400_000 + n))
-    real_hash = ocfl_module._hash_fd
+    real_hash = content_module.hash_fd
 
     def slow_hash(*args: Any, **kwargs: Any) -> Any:
         time.sleep(0.05)  # so that hashing jobs are still queued when the scan is closed
         return real_hash(*args, **kwargs)
 
-    monkeypatch.setattr(ocfl_module, "_hash_fd", slow_hash)
+    monkeypatch.setattr(content_module, "hash_fd", slow_hash)
     open_before = len(os.listdir("/proc/self/fd"))
     scan = store.scan()
     first = next(scan)
