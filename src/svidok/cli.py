@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import hashlib
+import json
 import os
 import sys
 from pathlib import Path
@@ -50,6 +51,12 @@ HomeOpt = Annotated[
 ]
 _global_home: list[Path] = []  # --home given before the command name
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON for machines.")]
+
+
+def _print_json(data: object) -> None:
+    """Machine output: plain JSON on stdout (no styling, no wrapping)."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.flush()
 
 
 def _fail(message: str, code: int = 2) -> NoReturn:
@@ -108,8 +115,8 @@ def init(
 
     result = _Home.init(_home_path(home), origin=origin, actor=_actor())
     if json_out:
-        out.print_json(
-            data={
+        _print_json(
+            {
                 "home": str(result.home),
                 "origin": result.origin,
                 "public_key": result.vkey,
@@ -152,8 +159,8 @@ def ingest(
             report = run_ingest(h, raw_paths, options)
     counts = summarize(report)
     if json_out:
-        out.print_json(
-            data={
+        _print_json(
+            {
                 "ok": report.ok,
                 "summary": counts,
                 "bytes_preserved": report.bytes_preserved,
@@ -285,8 +292,8 @@ def verify(
             except SvidokError as exc:
                 report.note("ledger", f"this run could not be recorded in the ledger: {exc}")
     if json_out:
-        out.print_json(
-            data={
+        _print_json(
+            {
                 "ok": report.ok,
                 "objects": report.objects,
                 "bytes_checked": report.bytes_checked,
@@ -386,7 +393,7 @@ def verify_receipt(
     digest = _sha256_file(content) if content is not None else None
     result = check_receipt(text, verifier, content_sha256=digest)
     if json_out:
-        out.print_json(data=result.to_json())
+        _print_json(result.to_json())
     else:
         out.print(result.summary(), markup=False)
     raise typer.Exit(0 if result.ok else 1)

@@ -245,8 +245,11 @@ class Home:
 
     def pending_intents(self) -> list[Intent]:
         """Intents of every workspace, live or abandoned (for ``svidok verify``)."""
-        found = (_read_intent(p) for p in sorted(self.work.glob("run-*/intents/*.json")))
-        return [i for i in found if i is not None]
+        return [
+            intent
+            for path in sorted(self.work.glob("run-*/intents/*.json"))
+            for intent in _read_intents(path)
+        ]
 
     def placed_by(self, intent: Intent) -> bool:
         """Whether the store holds exactly the object this intent's run prepared."""
@@ -274,13 +277,9 @@ class Home:
                     continue  # a live run owns it
                 recovered: list[Draft] = []
                 for path in sorted((run / "intents").glob("*.json")):
-                    intent = _read_intent(path)
-                    if (
-                        intent is not None
-                        and self.placed_by(intent)
-                        and not self.catalog_has_object(intent.object_id)
-                    ):
-                        recovered.extend(intent.drafts)
+                    for intent in _read_intents(path):
+                        if self.placed_by(intent) and not self.catalog_has_object(intent.object_id):
+                            recovered.extend(intent.drafts)
                 if recovered:
                     self.commit(recovered)
                 shutil.rmtree(run, ignore_errors=True)
@@ -316,16 +315,20 @@ class Workspace:
         with self._names_lock:
             return self.staging / f"{next(self._names):08d}.bin"
 
-    def write_intent(self, name: str, inventory_digest: str, drafts: Sequence[Draft]) -> Path:
-        """Record, before an object enters the store, the entries that will account for it.
+    def write_intents(self, name: str, objects: Sequence[tuple[str, Sequence[Draft]]]) -> Path:
+        """Record, before objects enter the store, the entries that will account for them.
 
-        ``inventory_digest`` identifies the exact object this run prepared: only if the
-        store holds that very object was it placed by this run.
+        One file per batch: for each object, the SHA-256 of the inventory this run prepared
+        (only if the store holds that very object was it placed by this run) and its
+        entries. Made durable by the caller's ``syncfs`` before any object moves.
         """
-        doc = {
-            "inventory_sha256": inventory_digest,
-            "entries": [{"type": d.type, "actor": d.actor, "data": d.data} for d in drafts],
-        }
+        doc = [
+            {
+                "inventory_sha256": inventory_digest,
+                "entries": [{"type": d.type, "actor": d.actor, "data": d.data} for d in drafts],
+            }
+            for inventory_digest, drafts in objects
+        ]
         path = self.intents / f"{name}.json"
         atomic_write(path, json.dumps(doc, ensure_ascii=False).encode("utf-8"), durable=False)
         return path
@@ -342,10 +345,16 @@ class Intent:
         return str(self.drafts[0].data.get("object", "")) if self.drafts else ""
 
 
-def _read_intent(path: Path) -> Intent | None:
+def _read_intents(path: Path) -> list[Intent]:
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
-        drafts = tuple(Draft(d["type"], d["actor"], d["data"]) for d in doc["entries"])
-        return Intent(path, str(doc["inventory_sha256"]), drafts)
+        return [
+            Intent(
+                path,
+                str(item["inventory_sha256"]),
+                tuple(Draft(d["type"], d["actor"], d["data"]) for d in item["entries"]),
+            )
+            for item in doc
+        ]
     except (OSError, ValueError, KeyError, TypeError):
-        return None
+        return []

@@ -4,12 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -17,6 +13,9 @@ from svidok.catalog import projection
 from svidok.catalog import schema as s
 from svidok.errors import SvidokError
 from svidok.ledger.entries import Entry
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 _MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -35,6 +34,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _alembic_config(engine: Engine) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig  # imported only when migrating
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(_MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=False))
@@ -73,6 +74,8 @@ class Catalog:
             with self.engine.begin() as conn:
                 cfg = _alembic_config(self.engine)
                 cfg.attributes["connection"] = conn
+                from alembic import command
+
                 command.upgrade(cfg, "head")
                 present = conn.execute(select(s.meta.c.value).where(s.meta.c.key == "applied"))
                 if present.first() is None:
@@ -81,6 +84,9 @@ class Catalog:
             raise CatalogError(f"cannot prepare the catalog database: {exc}") from exc
 
     def needs_migration(self) -> bool:
+        from alembic.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
         with self.engine.connect() as conn:
             current = MigrationContext.configure(conn).get_current_revision()
         head = ScriptDirectory.from_config(_alembic_config(self.engine)).get_current_head()

@@ -16,6 +16,7 @@ next command (or ``svidok verify``) account for them; a crash before 4 leaves on
 
 from __future__ import annotations
 
+import itertools
 import os
 import platform
 from collections.abc import Iterator, Sequence
@@ -38,6 +39,7 @@ from svidok.textsafe import escape_bytes, escape_text, path_value
 Status = Literal["preserved", "already-preserved", "linked", "skipped", "failed"]
 BATCH_FILES = 256
 BATCH_BYTES = 2 << 30
+_batch_names = itertools.count()
 
 
 @dataclass(frozen=True)
@@ -214,6 +216,7 @@ def _receive_all(
     progress: IngestProgress,
 ) -> list[_Item]:
     items = [_Item(c) for c in batch]
+    futures: dict[int, Future[Extraction]] = {}
 
     def one(item: _Item) -> None:
         staged = ws.new_staging_file()
@@ -221,6 +224,7 @@ def _receive_all(
         try:
             item.received = receive(item.candidate.path, staged, item.candidate.st)
             item.acquired_at = format_time(datetime.now(UTC))
+            futures[id(item)] = pool.submit(staged)  # extraction overlaps further copying
         except IntakeError as exc:
             staged.unlink(missing_ok=True)
             item.outcome = FileOutcome(item.candidate.path, "failed", reason=str(exc))
@@ -231,12 +235,11 @@ def _receive_all(
             )
         progress.on_bytes(item.candidate.st.st_size)
 
-    futures: list[tuple[_Item, Future[Extraction]]] = []
-    for item, _ in zip(items, threads.map(one, items), strict=True):
-        if item.received is not None:
-            futures.append((item, pool.submit(item.received.staged)))
-    for item, fut in futures:
-        item.extraction = fut.result()
+    for _ in threads.map(one, items):
+        pass
+    for item in items:
+        if id(item) in futures:
+            item.extraction = futures[id(item)].result()
     return items
 
 
@@ -310,6 +313,7 @@ def _commit(home: Home, ws: Workspace, items: list[_Item], options: IngestOption
     store: OcflStore = home.store
     prepared = []
     in_batch: set[str] = set()
+    intents: list[tuple[str, list[Draft]]] = []
     for item in items:
         r = item.received
         if r is None:
@@ -332,24 +336,26 @@ def _commit(home: Home, ws: Workspace, items: list[_Item], options: IngestOption
             user_address=None,
             staging_dir=ws.staging,
         )
-        ws.write_intent(
-            r.digest,
-            obj.inventory_digest,
-            [
-                Draft(
-                    "acquisition",
-                    options.collector,
-                    _provenance(item, options, object_id, logical, True),
-                ),
-                Draft(
-                    "extraction",
-                    options.collector,
-                    _extraction_data(object_id, item.extraction, r.media_type),
-                ),
-            ],
+        intents.append(
+            (
+                obj.inventory_digest,
+                [
+                    Draft(
+                        "acquisition",
+                        options.collector,
+                        _provenance(item, options, object_id, logical, True),
+                    ),
+                    Draft(
+                        "extraction",
+                        options.collector,
+                        _extraction_data(object_id, item.extraction, r.media_type),
+                    ),
+                ],
+            )
         )
         prepared.append((item, obj))
     if prepared:
+        ws.write_intents(f"batch-{next(_batch_names):06d}", intents)
         syncfs(home.path)  # staged bytes, objects and intents are durable before any move
         for item, obj in prepared:
             try:
@@ -411,7 +417,9 @@ def _plan_entries(
         return
     assert item.object_id is not None
     object_id = item.object_id
-    logical = home.catalog_logical_path(object_id) or "original" + extension_for(r.media_type)
+    logical = "original" + extension_for(r.media_type)
+    if not item.new_object:
+        logical = home.catalog_logical_path(object_id) or logical
     outcome = FileOutcome(
         c.path,
         "preserved",

@@ -25,6 +25,7 @@ from __future__ import annotations
 import json
 import platform
 import re
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -74,40 +75,79 @@ def format_time(when: datetime) -> str:
 # formatting differs), integers beyond 2^53 (JCS numbers are doubles) or object keys
 # outside the Basic Multilingual Plane (JCS sorts keys by UTF-16 code units).
 _SAFE_INT = 2**53
+_EXACT, _FLOATS, _REFERENCE = 0, 1, 2
 
 
-def _fast_form_is_exact(value: Any) -> bool:
-    """True when the fast encoder's sorted output of ``value`` is its RFC 8785 form: no
-    floats, no integers beyond 2^53, no object keys outside the Basic Multilingual Plane."""
+def _fast_form(value: Any) -> int:
+    """How ``value`` can be encoded: ``_EXACT`` when the fast encoder's sorted output is its
+    RFC 8785 form; ``_FLOATS`` when only floats need the reference number formatting;
+    ``_REFERENCE`` for integers beyond 2^53 or object keys outside the BMP (JCS sorts keys
+    by UTF-16 code units)."""
     stack = [value]
+    found = _EXACT
     while stack:
         v = stack.pop()
         t = type(v)
         if t is dict:
             for k in v:
                 if not k.isascii() and max(k) > "\ud7ff":
-                    return False
+                    return _REFERENCE
             stack.extend(v.values())
         elif t is list:
             stack.extend(v)
-        elif t is float or (t is int and not -_SAFE_INT < v < _SAFE_INT):
-            return False
-    return True
+        elif t is float:
+            found = _FLOATS
+        elif t is int and not -_SAFE_INT < v < _SAFE_INT:
+            return _REFERENCE
+    return found
+
+
+def _fast_form_is_exact(value: Any) -> bool:
+    return _fast_form(value) == _EXACT
+
+
+def _swap_floats(value: Any, token: str, floats: list[float]) -> Any:
+    """A copy of ``value`` with every float replaced by ``token`` + its position."""
+    t = type(value)
+    if t is float:
+        floats.append(value)
+        return f"{token}{len(floats) - 1}"
+    if t is dict:
+        return {k: _swap_floats(v, token, floats) for k, v in value.items()}
+    if t is list:
+        return [_swap_floats(v, token, floats) for v in value]
+    return value
 
 
 def canonical_json(value: Any) -> bytes:
     """RFC 8785 (JCS) canonical form of a JSON value, as UTF-8 bytes.
 
-    ``orjson`` is used where its output is provably the JCS form (``_fast_form_is_exact``;
-    property tests check this against the ``rfc8785`` reference), the ``rfc8785`` package
-    otherwise. Raises ``ValueError`` for values JSON cannot carry exactly (NaN, infinities,
-    lone surrogates, integers beyond 2^53, keys that are not strings).
+    ``orjson`` writes the structure and strings (its sorted output is the JCS form when
+    there are no floats, no integers beyond 2^53 and no keys outside the BMP; property
+    tests check this against the ``rfc8785`` reference); floats are written by the
+    ``rfc8785`` package's number formatting, each in its place; anything else goes to the
+    ``rfc8785`` package whole. Raises ``ValueError`` for values JSON cannot carry exactly
+    (NaN, infinities, lone surrogates, integers beyond 2^53, keys that are not strings).
     """
-    if _fast_form_is_exact(value):
-        try:
+    form = _fast_form(value)
+    try:
+        if form == _EXACT:
             return orjson.dumps(value, option=orjson.OPT_SORT_KEYS)
-        except orjson.JSONEncodeError as exc:
-            raise ValueError(f"value cannot be put into JSON: {exc}") from exc
+        if form == _FLOATS:
+            token = f"\x00jcs-{secrets.token_hex(8)}-"  # unpredictable: cannot be forged
+            floats: list[float] = []
+            text = orjson.dumps(_swap_floats(value, token, floats), option=orjson.OPT_SORT_KEYS)
+            numbers = [rfc8785.dumps(f) for f in floats]
+            first, *rest = text.split(orjson.dumps(token)[:-1])  # '"' + token, escaped
+            out = [first]
+            for part in rest:  # each part starts with '<position>"'
+                end = part.index(b'"')
+                out += (numbers[int(part[:end])], part[end + 1 :])
+            return b"".join(out)
+    except orjson.JSONEncodeError as exc:
+        raise ValueError(f"value cannot be put into JSON: {exc}") from exc
+    except (rfc8785.CanonicalizationError, TypeError) as exc:
+        raise ValueError(f"value cannot be canonicalised: {exc}") from exc
     try:
         return rfc8785.dumps(value)
     except (rfc8785.CanonicalizationError, UnicodeEncodeError, TypeError) as exc:
