@@ -8,7 +8,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -27,9 +27,11 @@ from rich.text import Text
 
 from svidok import __version__
 from svidok.errors import SvidokError
-from svidok.home import Home, resolve_home
-from svidok.intake.ingest import FileOutcome
 from svidok.textsafe import escape_text
+
+if TYPE_CHECKING:  # the heavy modules load only when a command needs them
+    from svidok.home import Home
+    from svidok.intake.ingest import FileOutcome
 
 app = typer.Typer(
     add_completion=False,
@@ -75,10 +77,14 @@ def _home_path(home: Path | None) -> Path:
     """The command's --home, else the global --home, else $SVIDOK_HOME, else ./svidok-data."""
     if home is None and _global_home:
         home = _global_home[-1]
+    from svidok.home import resolve_home
+
     return resolve_home(home)
 
 
 def _open(home: Path | None) -> Home:
+    from svidok.home import Home
+
     return Home.open(_home_path(home))
 
 
