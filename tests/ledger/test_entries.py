@@ -131,3 +131,38 @@ def test_float_forms_that_fast_encoders_print_differently() -> None:
     for wrong in (b'{"x":100.0}', b'{"x":1e21}', b'{"x":1e-06}', b'{"x":9007199254740993}'):
         with pytest.raises(ValueError):
             parse_canonical(wrong)
+
+
+@settings(max_examples=3000)
+@given(
+    st.floats(allow_nan=False, allow_infinity=False)
+    | st.binary(min_size=8, max_size=8).map(lambda b: __import__("struct").unpack("<d", b)[0])
+)
+def test_es6_number_matches_reference(value: float) -> None:
+    from svidok.ledger.entries import es6_number
+
+    if value != value or value in (float("inf"), float("-inf")):
+        with pytest.raises(ValueError):
+            es6_number(value)
+        return
+    assert es6_number(value) == rfc8785.dumps(value)
+
+
+def test_es6_number_published_examples() -> None:
+    from svidok.ledger.entries import es6_number
+
+    # RFC 8785 appendix B (IEEE-754 hex -> expected JSON text)
+    cases = {
+        "0000000000000000": "0",
+        "8000000000000000": "0",
+        "0000000000000001": "5e-324",
+        "7fefffffffffffff": "1.7976931348623157e+308",
+        "4340000000000000": "9007199254740992",
+        "444b1ae4d6e2ef50": "1e+21",
+        "3eb0c6f7a0b5ed8d": "0.000001",
+        "3eb0c6f7a0b5ed8c": "9.999999999999997e-7",
+        "41b3de4355555555": "333333333.3333333",
+    }
+    for hexbits, expected in cases.items():
+        value = __import__("struct").unpack(">d", bytes.fromhex(hexbits))[0]
+        assert es6_number(value) == expected.encode()

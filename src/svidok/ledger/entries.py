@@ -23,6 +23,7 @@ provenance that investigators need to show, and is written as given.
 from __future__ import annotations
 
 import json
+import math
 import platform
 import re
 import secrets
@@ -106,6 +107,41 @@ def _fast_form_is_exact(value: Any) -> bool:
     return _fast_form(value) == _EXACT
 
 
+def es6_number(value: float) -> bytes:
+    """A float as RFC 8785 writes it (ECMAScript Number::toString, RFC 8785 §3.2.2.3).
+
+    Python's ``repr`` gives the shortest digits that round-trip, as ECMAScript requires;
+    only the layout differs. Checked against the ``rfc8785`` reference by property tests.
+    """
+    if value != value or value in (math.inf, -math.inf):
+        raise ValueError("NaN and infinities cannot go into JSON")
+    if value == 0:
+        return b"0"
+    mantissa, _, exponent = repr(abs(value)).partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    if fraction == "0":
+        fraction = ""
+    raw = whole + fraction
+    stripped = raw.lstrip("0")
+    point = len(whole) - (len(raw) - len(stripped)) + (int(exponent) if exponent else 0)
+    digits = stripped.rstrip("0")
+    k = len(digits)
+    if k <= point <= 21:
+        text = digits + "0" * (point - k)
+    elif 0 < point <= 21:
+        text = f"{digits[:point]}.{digits[point:]}"
+    elif -6 < point <= 0:
+        text = "0." + "0" * -point + digits
+    else:
+        power = point - 1
+        text = (
+            digits[0]
+            + (f".{digits[1:]}" if k > 1 else "")
+            + f"e{'+' if power >= 0 else '-'}{abs(power)}"
+        )
+    return ("-" + text if value < 0 else text).encode("ascii")
+
+
 def _swap_floats(value: Any, token: str, floats: list[float]) -> Any:
     """A copy of ``value`` with every float replaced by ``token`` + its position."""
     t = type(value)
@@ -137,7 +173,7 @@ def canonical_json(value: Any) -> bytes:
             token = f"\x00jcs-{secrets.token_hex(8)}-"  # unpredictable: cannot be forged
             floats: list[float] = []
             text = orjson.dumps(_swap_floats(value, token, floats), option=orjson.OPT_SORT_KEYS)
-            numbers = [rfc8785.dumps(f) for f in floats]
+            numbers = [es6_number(f) for f in floats]
             first, *rest = text.split(orjson.dumps(token)[:-1])  # '"' + token, escaped
             out = [first]
             for part in rest:  # each part starts with '<position>"'
@@ -172,6 +208,22 @@ _NON_BMP = re.compile(rb"[\xf0-\xf4]")
 _FAST_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
 
 
+def _parse_with_floats(raw: bytes) -> Any:
+    """The canonical check for text holding floats: parse exactly, write canonically, compare."""
+    try:
+        # JSON numbers are IEEE doubles in JCS: integers beyond 2^53 are read as such
+        value = json.loads(raw, parse_int=_jcs_number)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"not valid JSON: {exc}") from exc
+    try:
+        same = canonical_json(value) == raw
+    except ValueError:
+        same = False
+    if not same:
+        raise ValueError("not in RFC 8785 canonical form")
+    return value
+
+
 def parse_canonical(raw: bytes) -> Any:
     """Parse JSON text and check that ``raw`` is exactly its RFC 8785 form.
 
@@ -184,7 +236,7 @@ def parse_canonical(raw: bytes) -> Any:
         try:
             value = _FAST_DECODER.decode(raw)
         except _FloatSeen:
-            pass
+            return _parse_with_floats(raw)
         except msgspec.DecodeError as exc:
             raise ValueError(f"not valid JSON: {exc}") from exc
         else:
