@@ -527,6 +527,11 @@ def fs_of(path: Path) -> str:
     return " ".join(fs.splitlines()[0].split()) if fs else "?"
 
 
+def source_digest() -> str:
+    """sha256 over Svidok's source files (src/), first 16 hex digits."""
+    return source_fingerprint().split()[2]
+
+
 def source_fingerprint() -> str:
     """sha256 over Svidok's source files (src/), and when the newest of them changed: the
     figures belong to exactly this code (git is not consulted)."""
@@ -580,7 +585,38 @@ def print_machine() -> None:
         print(f"# {key}: {value}")
 
 
+def _cpu_times() -> tuple[float, float, float]:
+    """(busy CPU seconds of the whole machine, steal seconds, CPU seconds of this process and
+    its reaped descendants)."""
+    import resource
+
+    tick = os.sysconf("SC_CLK_TCK")
+    with open("/proc/stat", encoding="ascii") as fh:
+        fields = [int(v) for v in fh.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = fields[:8]
+    ours = 0.0
+    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
+        r = resource.getrusage(who)
+        ours += r.ru_utime + r.ru_stime
+    return (user + nice + system + irq + softirq) / tick, steal / tick, ours
+
+
+def _report_disturbance(start: tuple[float, float, float], t0: float) -> None:
+    busy0, steal0, ours0 = start
+    busy1, steal1, ours1 = _cpu_times()
+    wall = time.perf_counter() - t0
+    other = max(0.0, (busy1 - busy0) - (ours1 - ours0))
+    info(
+        f"other activity during this script ({wall:.0f} s): {other:.2f} CPU-s used by other "
+        f"processes and the kernel ({other / (wall * (os.cpu_count() or 1)):.0%} of the "
+        f"machine), {steal1 - steal0:.1f} s stolen by the hypervisor"
+    )
+
+
 def header(title: str) -> None:
+    import atexit
+
     print(f"== {title} ({time.strftime('%Y-%m-%d %H:%M:%S')}, load {os.getloadavg()[0]:.2f})")
+    atexit.register(_report_disturbance, _cpu_times(), time.perf_counter())
     info(f"scratch data in {_scratch_base}: {fs_of(_scratch_base)}")
     info(source_fingerprint())

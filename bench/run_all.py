@@ -21,7 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchlib import BENCH, PYTHON, RESULTS_ENV, fmt, machine, source_fingerprint
+from benchlib import BENCH, PYTHON, RESULTS_ENV, fmt, machine, source_digest
 
 SCRIPTS = [
     ("p1", "p1_ingest_large.py"),
@@ -59,7 +59,7 @@ def main() -> int:
     results = Path(results_name)
     env = os.environ | {RESULTS_ENV: str(results)}
     crashed: list[str] = []
-    source_before = source_fingerprint()
+    source_before = source_digest()
     started = time.strftime("%Y-%m-%d %H:%M:%S %Z")
     t0 = time.perf_counter()
     try:
@@ -106,7 +106,7 @@ def main() -> int:
     if args.markdown is not None:
         head = [f"Run started {started}.", ""] + [f"- {k}: {v}" for k, v in desc.items()]
         args.markdown.write_text("\n".join([*head, "", *rows, ""]), encoding="utf-8")
-    if desc["source"] != source_before:
+    if source_digest() != source_before:
         print(f"\nWARNING: the source changed during the run (was {source_before})")
     judged = [f for f in figures if f["passed"] is not None]
     print(
