@@ -32,6 +32,9 @@ def register_0004() -> None:
 
 
 def main(argv: list[str]) -> int:
+    if any(a in ("-h", "--help") for a in argv):
+        print(__doc__)
+        return 0
     if len(argv) not in (1, 2):
         print(__doc__, file=sys.stderr)
         return 2
