@@ -23,7 +23,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
-from svidok.catalog import Catalog
+from sqlalchemy import func, select
+
+from svidok.catalog import Catalog, schema
 from svidok.errors import FormatError, ProofError, SignatureError, SvidokError
 from svidok.home import Home
 from svidok.ledger.checkpoint import Checkpoint, open_checkpoint
@@ -124,7 +126,7 @@ def _check_store(
     home: Home, report: VerifyReport, quick: bool, step: Callable[[str, int, int | None], None]
 ) -> dict[str, ObjectInfo]:
     stored: dict[str, ObjectInfo] = {}
-    total = _store_bytes(home.store.root) if not quick else None
+    total = _expected_bytes(home) if not quick else None
     done = 0
 
     def advance(n: int) -> None:
@@ -145,18 +147,16 @@ def _check_store(
     return stored
 
 
-def _store_bytes(root: Path) -> int:
-    total = 0
-    for path in root.rglob("*"):
-        try:
-            if path.is_file() and not path.is_symlink():
-                total += path.stat().st_size
-        except OSError:
-            continue
-    return total
+def _expected_bytes(home: Home) -> int | None:
+    """The progress bar's total, from the catalog: only an estimate, never a check."""
+    try:
+        with home.catalog.engine.connect() as conn:
+            total = conn.execute(select(func.sum(schema.objects.c.size))).scalar_one_or_none()
+    except Exception:  # a damaged catalog is reported by the catalog check, not here
+        return None
+    return int(total) if total is not None else None
 
 
-# ------------------------------------------------------------------------ ledger
 def _check_ledger(
     home: Home, report: VerifyReport, step: Callable[[str, int, int | None], None]
 ) -> _LedgerScan | None:
