@@ -95,7 +95,7 @@ def verify(
     report = VerifyReport()
     step = progress or (lambda _stage, _n, _total: None)
     stored = _check_store(home, report, quick, step)
-    scan = _check_ledger(home, report, step)
+    scan = _check_ledger(home, report, step, acquisitions=True)
     if scan is None:
         return report
     report.entries = scan.tree.size
@@ -158,17 +158,24 @@ def _expected_bytes(home: Home) -> int | None:
 
 
 def _check_ledger(
-    home: Home, report: VerifyReport, step: Callable[[str, int, int | None], None]
+    home: Home,
+    report: VerifyReport,
+    step: Callable[[str, int, int | None], None],
+    *,
+    acquisitions: bool = False,
 ) -> _LedgerScan | None:
     """Read the ledger file from scratch: every line canonical, in order; the tree rebuilt."""
     path = home.ledger.dir / ENTRIES
     try:
         size = path.stat().st_size
-        piece = read_ledger(path, lambda done, total: step("ledger", done, total))
+        piece = read_ledger(
+            path, lambda done, total: step("ledger", done, total), acquisitions=acquisitions
+        )
     except OSError as exc:
         report.problem("ledger", f"cannot read the ledger file {path}: {exc}")
         return None
-    scan = _LedgerScan(HashTree.from_leaf_bytes(piece.leaves), piece.first, piece.acquisitions)
+    tree = piece.tree if piece.tree is not None else HashTree.from_leaf_bytes(piece.leaves)
+    scan = _LedgerScan(tree, piece.first, piece.acquisitions)
     scan.torn_bytes = size - piece.good_end
     count = scan.tree.size
     signed = _latest_signed_size(home)

@@ -166,3 +166,120 @@ def test_es6_number_published_examples() -> None:
     for hexbits, expected in cases.items():
         value = __import__("struct").unpack(">d", bytes.fromhex(hexbits))[0]
         assert es6_number(value) == expected.encode()
+
+
+def _reference_accepts(raw: bytes) -> bool:
+    """RFC 8785 by the reference package: the text is exactly the canonical form of what
+    it says (JSON numbers are doubles, so integers are read as JCS reads them)."""
+    from svidok.ledger.entries import _jcs_number
+
+    try:
+        value = json.loads(raw, parse_int=_jcs_number)
+        return bool(rfc8785.dumps(value) == raw)
+    except (ValueError, UnicodeDecodeError, rfc8785.CanonicalizationError, TypeError):
+        return False
+
+
+_TRICKY = [
+    b"0",
+    b"1",
+    b"-",
+    b".",
+    b"e",
+    b"E",
+    b"+",
+    b'"',
+    b"\\",
+    b",",
+    b":",
+    b"[",
+    b"]",
+    b"{",
+    b"}",
+    b" ",
+    b"\n",
+    b"1.0",
+    b"1e21",
+    b"1e+21",
+    b"0.1",
+    b"9007199254740993",
+    b"-0",
+    b"\\u00e9",
+    b"\xc3\xa9",
+    b"\xf0\x9f\x98\x80",
+    b"\\ud83d\\ude00",
+    b"\\ud800",
+    b"\x7f",
+    b"\\u001f",
+    b"\\/",
+    b"true",
+    b"null",
+]
+
+
+@settings(max_examples=1500)
+@given(json_values, st.data())
+def test_parse_canonical_agrees_with_reference_on_mutated_text(
+    value: object, data: st.DataObject
+) -> None:
+    """Byte edits of canonical text (numbers, escapes, keys, non-BMP characters...): the
+    fast path accepts exactly what the reference accepts, and returns the same value."""
+    from svidok.ledger.entries import parse_canonical
+
+    if not _valid_unicode(value):
+        return
+    raw = rfc8785.dumps(value)
+    for _ in range(data.draw(st.integers(0, 3), label="edits")):
+        at = data.draw(st.integers(0, len(raw)), label="at")
+        cut = data.draw(st.integers(0, 3), label="cut")
+        piece = data.draw(st.sampled_from(_TRICKY) | st.binary(max_size=3), label="piece")
+        raw = raw[:at] + piece + raw[at + cut :]
+    if _reference_accepts(raw):
+        assert rfc8785.dumps(parse_canonical(raw)) == raw
+    else:
+        with pytest.raises(ValueError):
+            parse_canonical(raw)
+
+
+_entry_data = st.dictionaries(st.text(max_size=8), json_values, max_size=4)
+
+
+@settings(max_examples=800)
+@given(_entry_data, st.data())
+def test_entry_fast_path_agrees_with_the_slow_checks(data_value: dict, data: st.DataObject) -> None:
+    """The typed fast path accepts exactly the lines the generic parse plus the structure
+    check accept, with the same fields; mutations included."""
+    from svidok.ledger.entries import check_document, entry_fields, parse_canonical
+
+    if not _valid_unicode(data_value):
+        return
+    raw = Entry.create(Draft("extraction", "Olena", data_value), 3).raw
+    for _ in range(data.draw(st.integers(0, 2), label="edits")):
+        at = data.draw(st.integers(0, len(raw)), label="at")
+        cut = data.draw(st.integers(0, 3), label="cut")
+        piece = data.draw(st.sampled_from(_TRICKY) | st.binary(max_size=3), label="piece")
+        raw = raw[:at] + piece + raw[at + cut :]
+    try:
+        doc = parse_canonical(raw)
+    except ValueError:
+        doc = None
+    expected = data.draw(st.sampled_from([None, 3, 4]), label="expected")
+    if doc is not None and check_document(doc, expected) is None:
+        fields = entry_fields(raw, expected)
+        assert (fields.index, fields.type, fields.time, fields.data) == (
+            doc["index"],
+            doc["type"],
+            doc["time"],
+            doc["data"],
+        )
+    else:
+        with pytest.raises(ValueError):
+            entry_fields(raw, expected)
+
+
+def test_entry_time_must_end_the_string() -> None:
+    e = Entry.create(Draft("acquisition", "Olena", {}), 0)
+    bad = e.raw.replace(b'Z","tool"', b'Z\\n","tool"')
+    assert bad != e.raw
+    with pytest.raises(LedgerCorruptError, match="wrong type or value"):
+        Entry.parse(bad)

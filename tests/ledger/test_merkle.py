@@ -13,6 +13,7 @@ Two oracles that owe nothing to the module under test:
 from __future__ import annotations
 
 import hashlib
+import itertools
 from collections.abc import Callable, Iterator, Sequence
 
 import pytest
@@ -29,6 +30,7 @@ from svidok.ledger.merkle import (
     node_hash,
     root_from_inclusion_proof,
     root_from_leaf_hashes,
+    subtree_levels,
     verify_consistency,
     verify_inclusion,
 )
@@ -481,6 +483,36 @@ def test_roots_match_reference(entries: list[bytes], data: st.DataObject) -> Non
         assert tree.leaf_bytes() == b"".join(leaves)
         assert tree.root() == want
         assert tree.root(size) == ref_mth(entries[:size])
+
+
+@PROPERTY
+@given(
+    entries=entry_lists(),
+    cuts=st.lists(st.integers(0, 300), max_size=6),
+    data=st.data(),
+)
+def test_tree_joined_from_pieces_equals_whole_tree(
+    entries: list[bytes], cuts: list[int], data: st.DataObject
+) -> None:
+    """Readers of consecutive ranges compute their own complete subtrees; the joined tree
+    has the same nodes, roots and proofs as one built from all the leaves."""
+    leaves = [ref_leaf(e) for e in entries]
+    bounds = sorted({0, len(leaves), *(min(c, len(leaves)) for c in cuts)})
+    pieces = [(a, subtree_levels(a, b"".join(leaves[a:b]))) for a, b in itertools.pairwise(bounds)]
+    joined = HashTree.from_pieces(pieces or [(0, [b""])])
+    whole = HashTree(leaves)
+    assert joined._levels == whole._levels
+    size = data.draw(st.integers(0, len(entries)), label="size")
+    assert joined.root(size) == ref_mth(entries[:size])
+    if leaves:
+        index = data.draw(st.integers(0, len(entries) - 1), label="index")
+        assert joined.inclusion_proof(index) == whole.inclusion_proof(index)
+
+
+def test_pieces_must_follow_on() -> None:
+    leaves = b"".join(ref_leaf(bytes([i])) for i in range(6))
+    with pytest.raises(ValueError, match="expected 3"):
+        HashTree.from_pieces([(0, subtree_levels(0, leaves[:96])), (4, subtree_levels(4, leaves))])
 
 
 @PROPERTY

@@ -27,10 +27,11 @@ import math
 import platform
 import re
 import secrets
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, TypeAlias
+from typing import Annotated, Any, Literal, TypeAlias
 
 import msgspec
 import orjson
@@ -53,7 +54,7 @@ ENTRY_TYPES = frozenset(
     }
 )
 _MEMBERS = frozenset({"svidok", "index", "type", "time", "actor", "tool", "host", "data"})
-_TIME_RE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
+_TIME_RE = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z\Z")
 MAX_ENTRY_BYTES = 1 << 20
 _HOST = platform.node()
 
@@ -195,21 +196,71 @@ def _jcs_number(text: str) -> int | float:
     return number if -(2**53) < number < 2**53 else float(number)
 
 
-class _FloatSeen(Exception):
-    """Raised by the fast decoder at the first float: that value goes the exact way."""
+class _NotCanonicalNumber(Exception):
+    """Raised by the checking decoder at a number not written as RFC 8785 writes it."""
 
 
-def _refuse_float(_text: str) -> float:
-    raise _FloatSeen
+_decoding = threading.local()  # .floats: the text being decoded holds a float
 
 
-_FAST_DECODER = msgspec.json.Decoder(float_hook=_refuse_float)
+def _checked_float(text: str) -> orjson.Fragment:
+    """Decoder hook for every JSON number with a fraction or exponent: it must be exactly
+    the ECMAScript form of its value; kept as written, so re-encoding gives it back."""
+    try:
+        same = es6_number(float(text)) == text.encode("ascii")
+    except ValueError:  # beyond the range of a double
+        same = False
+    if not same:
+        raise _NotCanonicalNumber
+    _decoding.floats = True
+    return orjson.Fragment(text)
+
+
+class EntryFields(msgspec.Struct, forbid_unknown_fields=True):
+    """An entry's members, typed (decoding checks them)."""
+
+    actor: str
+    data: dict[str, Any]
+    host: str
+    index: Annotated[int, msgspec.Meta(ge=0)]
+    svidok: Literal[1]
+    time: Annotated[str, msgspec.Meta(pattern=r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z\Z")]
+    tool: str
+    type: str
+
+
+_CHECKING = msgspec.json.Decoder(float_hook=_checked_float)
+_CHECKING_ENTRY = msgspec.json.Decoder(EntryFields, float_hook=_checked_float)
+_PLAIN = msgspec.json.Decoder()
+# The fast path is exact unless the text holds a character outside the BMP (JCS sorts keys
+# by UTF-16 code units) or an integer beyond 2^53 (JCS numbers are doubles), which the
+# encoder refuses (OPT_STRICT_INTEGER): those lines are checked the exact way.
 _NON_BMP = re.compile(rb"[\xf0-\xf4]")
 _FAST_OPTIONS = orjson.OPT_SORT_KEYS | orjson.OPT_STRICT_INTEGER
 
 
-def _parse_with_floats(raw: bytes) -> Any:
-    """The canonical check for text holding floats: parse exactly, write canonically, compare."""
+def _fast_path(raw: bytes) -> bool:
+    return raw.isascii() or _NON_BMP.search(raw) is None
+
+
+def _encodes_to(value: Any, raw: bytes) -> bool | None:
+    """Whether ``value`` (floats kept as written) encodes exactly to ``raw``; None when
+    the fast encoder cannot tell (an integer beyond 2^53, a lone surrogate)."""
+    try:
+        return orjson.dumps(value, option=_FAST_OPTIONS) == raw
+    except orjson.JSONEncodeError:
+        return None
+
+
+def _decode_checking(decoder: msgspec.json.Decoder[Any], raw: bytes) -> tuple[Any, bool]:
+    """Decode with every float checked; also whether the text held a float."""
+    _decoding.floats = False
+    value = decoder.decode(raw)
+    return value, _decoding.floats
+
+
+def _reference_parse(raw: bytes) -> Any:
+    """The exact check: parse (numbers as JCS reads them), write canonically, compare."""
     try:
         # JSON numbers are IEEE doubles in JCS: integers beyond 2^53 are read as such
         value = json.loads(raw, parse_int=_jcs_number)
@@ -227,39 +278,26 @@ def _parse_with_floats(raw: bytes) -> Any:
 def parse_canonical(raw: bytes) -> Any:
     """Parse JSON text and check that ``raw`` is exactly its RFC 8785 form.
 
-    Fast path: decode (stopping at any float) and re-encode with sorted keys, refusing
-    integers beyond 2^53; valid whenever there is no float, no large integer and no
-    character outside the BMP. Anything else is checked against the ``rfc8785``
-    reference. Raises ``ValueError`` when it is not JSON or not canonical.
+    Fast path (no character outside the BMP, no integer of 16 digits or more): decode,
+    checking every float's text against its ECMAScript form and keeping it as written,
+    re-encode with sorted keys and compare. Anything else is checked the exact way.
+    Property tests hold both to the ``rfc8785`` reference. Raises ``ValueError`` when it
+    is not JSON or not canonical.
     """
-    if raw.isascii() or _NON_BMP.search(raw) is None:
-        try:
-            value = _FAST_DECODER.decode(raw)
-        except _FloatSeen:
-            return _parse_with_floats(raw)
-        except msgspec.DecodeError as exc:
-            raise ValueError(f"not valid JSON: {exc}") from exc
-        else:
-            try:
-                same = orjson.dumps(value, option=_FAST_OPTIONS) == raw
-            except orjson.JSONEncodeError:
-                pass  # a large integer or an invalid string: decide the exact way
-            else:
-                if not same:
-                    raise ValueError("not in RFC 8785 canonical form")
-                return value
+    if not _fast_path(raw):
+        return _reference_parse(raw)
     try:
-        # JSON numbers are IEEE doubles in JCS: integers beyond 2^53 are read as such
-        value = json.loads(raw, parse_int=_jcs_number)
-    except (ValueError, UnicodeDecodeError) as exc:
+        value, floats = _decode_checking(_CHECKING, raw)
+    except _NotCanonicalNumber:
+        raise ValueError("not in RFC 8785 canonical form") from None
+    except msgspec.DecodeError as exc:
         raise ValueError(f"not valid JSON: {exc}") from exc
-    try:
-        same = rfc8785.dumps(value) == raw
-    except (rfc8785.CanonicalizationError, UnicodeEncodeError, TypeError):
-        same = False
+    same = _encodes_to(value, raw)
+    if same is None:
+        return _reference_parse(raw)
     if not same:
         raise ValueError("not in RFC 8785 canonical form")
-    return value
+    return _PLAIN.decode(raw) if floats else value
 
 
 def check_document(doc: Any, expected_index: int | None = None) -> str | None:
@@ -284,6 +322,68 @@ def check_document(doc: Any, expected_index: int | None = None) -> str | None:
     if expected_index is not None and index != expected_index:
         return f"says it is entry {index}"
     return None
+
+
+def _entry_problem(raw: bytes, expected_index: int | None) -> str:
+    """Why ``raw`` is not an entry, in words (the slow path, for lines that are not)."""
+    try:
+        doc = parse_canonical(raw)
+    except ValueError as exc:
+        return f"is {exc}"
+    return check_document(doc, expected_index) or "has a member of the wrong type or value"
+
+
+def entry_fields(raw: bytes, expected_index: int | None = None) -> EntryFields:
+    """Parse and check one stored line (without its newline); ``ValueError`` in words
+    (completing "the line ...") when it is not a canonical, well-formed entry.
+
+    Checks: valid UTF-8 JSON object, exactly the known members with the right types,
+    canonical form (the bytes are exactly the RFC 8785 encoding of the value), and the
+    index when one is expected. The fast path decodes straight into the typed fields.
+    """
+    exact = not _fast_path(raw)
+    if not exact:
+        _decoding.floats = False
+        try:
+            fields: EntryFields = _CHECKING_ENTRY.decode(raw)
+        except (_NotCanonicalNumber, msgspec.DecodeError):
+            pass  # explained by the slow path below
+        else:
+            doc = {
+                "actor": fields.actor,
+                "data": fields.data,
+                "host": fields.host,
+                "index": fields.index,
+                "svidok": fields.svidok,
+                "time": fields.time,
+                "tool": fields.tool,
+                "type": fields.type,
+            }
+            same = _encodes_to(doc, raw)
+            exact = same is None
+            if (
+                same
+                and fields.type in ENTRY_TYPES
+                and (expected_index is None or fields.index == expected_index)
+            ):
+                if _decoding.floats:
+                    fields.data = _PLAIN.decode(raw)["data"]
+                return fields
+    if exact:
+        try:
+            doc = _reference_parse(raw)
+        except ValueError:
+            pass
+        else:
+            if check_document(doc, expected_index) is None:
+                return EntryFields(**doc)
+    raise ValueError(_entry_problem(raw, expected_index))
+
+
+def read_entry(raw: bytes, expected_index: int | None = None) -> Entry:
+    """:func:`entry_fields` as an :class:`Entry`."""
+    f = entry_fields(raw, expected_index)
+    return Entry(f.index, f.type, f.time, f.actor, f.tool, f.host, f.data, raw)
 
 
 @dataclass(frozen=True)
@@ -350,12 +450,8 @@ class Entry:
         canonical form (the bytes are exactly the RFC 8785 encoding of the value), and the
         index when one is expected. Raises ``LedgerCorruptError`` in plain words.
         """
-        where = f"entry {expected_index}" if expected_index is not None else "entry"
         try:
-            doc = parse_canonical(raw)
+            return read_entry(raw, expected_index)
         except ValueError as exc:
-            raise LedgerCorruptError(f"{where} is {exc}") from exc
-        problem = check_document(doc, expected_index)
-        if problem is not None:
-            raise LedgerCorruptError(f"{where} {problem}")
-        return cls._from_doc(doc, raw)
+            where = f"entry {expected_index}" if expected_index is not None else "entry"
+            raise LedgerCorruptError(f"{where} {exc}") from exc

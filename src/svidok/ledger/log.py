@@ -132,7 +132,7 @@ class Ledger:
         Returns the torn tail (bytes after the last complete, valid entry), if any.
         """
         size = self._file_size()
-        piece = read_piece(str(self.path), self.end, size, first_index=self.size)
+        piece = read_piece(str(self.path), self.end, size, first_index=self.size, ends=True)
         if piece.count:
             self.tree.extend(
                 piece.leaves[i : i + HASH_SIZE] for i in range(0, len(piece.leaves), HASH_SIZE)

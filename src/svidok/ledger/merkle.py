@@ -218,6 +218,26 @@ def verify_consistency(
         raise ProofError(f"the consistency proof does not match the root of {size2} entries")
 
 
+def subtree_levels(first: int, leaves: bytes) -> list[bytes]:
+    """Every complete-subtree hash that lies inside the leaves ``[first, first + n)``.
+
+    ``leaves`` are the concatenated hashes of those leaves. Level ``h`` of the result
+    holds, in order, the nodes ``i`` with ``first <= i * 2**h`` and ``(i + 1) * 2**h <=
+    first + n`` (level 0 is ``leaves``): the part of a whole tree's levels that a reader
+    of that range of the log can compute alone (see :meth:`HashTree.from_pieces`).
+    """
+    levels = [bytes(leaves)]
+    node = first  # index, on the current level, of its first node
+    while True:
+        current = levels[-1]
+        skip = node & 1  # an odd first node's sibling lies before the range
+        pairs = (len(current) // HASH_SIZE - skip) // 2
+        if pairs <= 0:
+            return levels
+        levels.append(_hash_pairs(current[skip * HASH_SIZE :], 0, pairs))
+        node = (node + skip) // 2
+
+
 class HashTree:
     """Append-only Merkle tree holding all complete-subtree hashes in memory.
 
@@ -241,6 +261,33 @@ class HashTree:
         tree = cls()
         tree._levels[0] += data
         tree._build_upper_levels()
+        return tree
+
+    @classmethod
+    def from_pieces(cls, pieces: Sequence[tuple[int, list[bytes]]]) -> HashTree:
+        """Join :func:`subtree_levels` of consecutive ranges of leaves, the first starting
+        at 0, into one tree; only the nodes that span two ranges are hashed here."""
+        tree = cls()
+        levels = tree._levels
+        expected = 0
+        for first, piece in pieces:
+            if first != expected:
+                raise ValueError(f"a piece starts at leaf {first}, expected {expected}")
+            levels[0] += piece[0]
+            expected = len(levels[0]) // HASH_SIZE
+        size = expected
+        height = 1
+        while size >> height:
+            below, out = levels[height - 1], bytearray()
+            for first, piece in pieces:
+                if height < len(piece) and piece[height]:
+                    start = -(-first >> height)  # first node of this piece on the level
+                    have = len(out) // HASH_SIZE
+                    out += _hash_pairs(below, have, start)
+                    out += piece[height]
+            out += _hash_pairs(below, len(out) // HASH_SIZE, size >> height)
+            levels.append(out)
+            height += 1
         return tree
 
     @property

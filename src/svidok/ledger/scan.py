@@ -14,14 +14,16 @@ import sys
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field, fields
+from hashlib import sha256 as _sha256
 from pathlib import Path
 from typing import Any
 
-from svidok.ledger.entries import MAX_ENTRY_BYTES, check_document, parse_canonical
-from svidok.ledger.merkle import leaf_hash
+from svidok.ledger.entries import MAX_ENTRY_BYTES, entry_fields
+from svidok.ledger.merkle import HashTree, subtree_levels
 
 _READ = 16 << 20
 PARALLEL_FROM = 32 << 20  # files smaller than this are read in-process
+_LEAF = b"\x00"  # RFC 9162 leaf prefix
 
 
 @dataclass
@@ -37,17 +39,31 @@ class Piece:
     first: dict[str, Any] | None = None  # the first entry, when the piece starts the file
     acquisitions: list[tuple[int, str, Any]] = field(default_factory=list)
     ends: list[int] = field(default_factory=list)  # offset after each valid line
+    levels: list[bytes] = field(default_factory=list)  # subtree_levels of the leaves
+    tree: HashTree | None = None  # read_ledger: the tree of all valid entries
 
 
-def read_piece(path: str, start: int, end: int, first_index: int | None = None) -> Piece:
+def read_piece(
+    path: str,
+    start: int,
+    end: int,
+    first_index: int | None = None,
+    *,
+    acquisitions: bool = False,
+    ends: bool = False,
+) -> Piece:
     """Check the lines in ``[start, end)`` (``start`` is a line start).
 
     ``first_index`` is the index the first line must have (0 at the start of the file;
-    unknown elsewhere unless given). Reading stops at the first line that is not a valid
-    entry, and at a line longer than any entry may be (a damaged or hostile file).
+    unknown elsewhere unless given). ``acquisitions``: also collect every acquisition's
+    index, object and size; ``ends``: the offset after each line. Reading stops at the
+    first line that is not a valid entry, and at a line longer than any entry may be (a
+    damaged or hostile file).
     """
     piece = Piece(start=start, good_end=start)
     leaves: list[bytes] = []
+    add_leaf = leaves.append
+    parse = entry_fields
     expected: int | None = 0 if start == 0 else first_index
     offset = start
     with open(path, "rb") as fh:
@@ -69,27 +85,26 @@ def read_piece(path: str, start: int, end: int, first_index: int | None = None) 
                     piece.error = f"the line at byte {offset} is longer than any entry may be"
                     break
                 try:
-                    doc = parse_canonical(line)
+                    entry = parse(line, expected)
                 except ValueError as exc:
-                    piece.error = f"the line at byte {offset} is {exc}"
+                    piece.error = f"the line at byte {offset} {exc}"
                     break
-                problem = check_document(doc, expected)
-                if problem is not None:
-                    piece.error = f"the line at byte {offset} {problem}"
-                    break
-                index = doc["index"]
-                if expected is None or piece.first_index is None:
-                    piece.first_index = index
-                if index == 0:
-                    piece.first = doc
-                if doc["type"] == "acquisition":
-                    data = doc["data"]
-                    piece.acquisitions.append((index, str(data.get("object")), data.get("size")))
-                expected = index + 1
-                leaves.append(leaf_hash(line))
+                expected = entry.index + 1
+                if expected == 1:
+                    piece.first = {"type": entry.type, "data": entry.data}
+                if acquisitions and entry.type == "acquisition":
+                    data = entry.data
+                    piece.acquisitions.append(
+                        (entry.index, str(data.get("object")), data.get("size"))
+                    )
+                add_leaf(_sha256(_LEAF + line).digest())
                 offset += len(line) + 1
-                piece.ends.append(offset)
+                if ends:
+                    piece.ends.append(offset)
     piece.count = len(leaves)
+    if piece.count:
+        assert expected is not None
+        piece.first_index = expected - piece.count
     piece.leaves = b"".join(leaves)
     piece.good_end = offset
     return piece
@@ -108,12 +123,19 @@ def _boundaries(path: Path, size: int, parts: int) -> list[int]:
     return cuts
 
 
-def read_ledger(path: Path, progress: Callable[[int, int], None] | None = None) -> Piece:
-    """Check a whole ledger file; the result's ``error`` says where the valid part ends."""
+def read_ledger(
+    path: Path,
+    progress: Callable[[int, int], None] | None = None,
+    *,
+    acquisitions: bool = False,
+) -> Piece:
+    """Check a whole ledger file; the result's ``error`` says where the valid part ends.
+    ``acquisitions``: also collect every acquisition (see :func:`read_piece`)."""
     size = path.stat().st_size
     workers = min(os.cpu_count() or 1, 4)
     if size < PARALLEL_FROM or workers < 2:
-        whole = read_piece(str(path), 0, size)
+        whole = read_piece(str(path), 0, size, acquisitions=acquisitions)
+        whole.tree = HashTree.from_leaf_bytes(whole.leaves)
         if progress is not None:
             progress(size, size)
         return whole
@@ -132,6 +154,7 @@ def read_ledger(path: Path, progress: Callable[[int, int], None] | None = None) 
                     str(a),
                     str(b),
                     str(out),
+                    "acquisitions" if acquisitions else "-",
                 ],
                 stdout=subprocess.DEVNULL,
                 stderr=subprocess.PIPE,
@@ -148,7 +171,7 @@ def read_ledger(path: Path, progress: Callable[[int, int], None] | None = None) 
             if progress is not None:
                 progress(pieces[-1].good_end, size)
     whole = pieces[0]
-    parts = [whole.leaves]
+    joined = [(0, whole.levels)]
     for piece in pieces[1:]:
         if whole.error is not None or whole.good_end != piece.start:
             break
@@ -158,18 +181,21 @@ def read_ledger(path: Path, progress: Callable[[int, int], None] | None = None) 
                 f"{piece.first_index}, expected {whole.count}"
             )
             break
-        parts.append(piece.leaves)
+        joined.append((whole.count, piece.levels))
         whole.count += piece.count
         whole.acquisitions.extend(piece.acquisitions)
         whole.good_end = piece.good_end
         whole.error = piece.error
-    whole.leaves = b"".join(parts)
+    whole.tree = HashTree.from_pieces(joined)
+    whole.leaves = whole.tree.leaf_bytes()
     return whole
 
 
 def _main() -> None:
-    path, start, end, out = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-    piece = read_piece(path, start, end)
+    path, start, end, out, what = sys.argv[1:6]
+    piece = read_piece(path, int(start), int(end), acquisitions=what == "acquisitions")
+    piece.levels = subtree_levels(piece.first_index or 0, piece.leaves)
+    piece.leaves = b""  # level 0 of the levels
     shallow = {f.name: getattr(piece, f.name) for f in fields(piece)}  # asdict deep-copies
     Path(out).write_bytes(pickle.dumps(shallow, protocol=pickle.HIGHEST_PROTOCOL))
 
