@@ -9,6 +9,11 @@ from pathlib import Path
 
 _libc_name = ctypes.util.find_library("c")
 _libc = ctypes.CDLL(_libc_name, use_errno=True) if _libc_name else None
+_sync_file_range = getattr(_libc, "sync_file_range", None)
+if _sync_file_range is not None:
+    _sync_file_range.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+    _sync_file_range.restype = ctypes.c_int
+_SYNC_FILE_RANGE_WRITE = 2
 
 
 def fsync_path(path: Path) -> None:
@@ -45,6 +50,15 @@ def syncfs(path: Path) -> None:
             os.close(fd)
     else:  # pragma: no cover - non-Linux
         os.sync()
+
+
+def start_writeback(fd: int, offset: int, length: int) -> None:
+    """Ask the kernel to start writing a range of a file to disk now, without waiting
+    (Linux ``sync_file_range(2)``, ``SYNC_FILE_RANGE_WRITE``), so that the disk works while
+    the next bytes are read and hashed. Durability still comes only from a later fsync or
+    syncfs. Does nothing where the call is missing; its failure is not an error."""
+    if _sync_file_range is not None:
+        _sync_file_range(fd, offset, length, _SYNC_FILE_RANGE_WRITE)
 
 
 def atomic_write(path: Path, data: bytes, *, mode: int = 0o644, durable: bool = True) -> None:
