@@ -6,6 +6,7 @@ import base64
 import os
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from conftest import OPTIONS, random_bytes, run_ingest, sha256, write
@@ -146,3 +147,62 @@ def test_bad_options_refused() -> None:
         with pytest.raises(IntakeError):
             IngestOptions(**kwargs)  # type: ignore[arg-type]
     assert OPTIONS.case == "bucha-2022"
+
+
+def test_batches_start_small_and_respect_both_limits() -> None:
+    from svidok.intake import ingest as intake
+    from svidok.intake.walk import Candidate
+
+    def files(count: int, size: int = 1) -> list[Candidate]:
+        st = os.stat_result((0o100644, 0, 0, 1, 0, 0, size, 0, 0, 0))
+        return [Candidate(path=b"f", root=b"f", kind="file", st=st) for _ in range(count)]
+
+    sizes = [len(b) for b in intake._batches(files(1000))]
+    first = intake.BATCH_FIRST
+    assert sizes[:3] == [first, 2 * first, 4 * first]
+    assert max(sizes) == intake.BATCH_FILES and sum(sizes) == 1000
+    big = intake.BATCH_BYTES // 2 + 1
+    assert [len(b) for b in intake._batches(files(3, big))] == [1, 1, 1]
+    assert list(intake._batches([])) == []
+
+
+def test_many_files_recorded_in_order_across_batches(home: Home, tmp_path: Path) -> None:
+    src = tmp_path / "many"
+    for i in range(150):  # three batches, committed while the next is received
+        write(src / f"f{i:03d}.bin", random_bytes(1000 + i, 100 + i % 7))
+    report = run_ingest(home, src)
+    assert report.ok and report.count("preserved") == 150
+    paths = [e.data["path"]["utf8"] for e in _entries(home, "acquisition")]
+    assert paths == [os.fsdecode(o.path) for o in report.outcomes]
+    assert paths == sorted(paths)
+    entries = [o.entry for o in report.outcomes]
+    assert entries == sorted(entries) and None not in entries
+    assert _count(home, schema.objects) == 150
+    assert list(home.work.iterdir()) == []
+
+
+def test_a_failed_commit_stops_the_ingest_and_keeps_earlier_batches(
+    home: Home, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from svidok.intake import ingest as intake
+
+    src = tmp_path / "many"
+    for i in range(100):
+        write(src / f"f{i:03d}.bin", random_bytes(2000 + i, 50))
+    real = intake._prepare
+    calls = []
+
+    def failing(*args: object, **kwargs: object) -> object:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("disk on fire")
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(intake, "_prepare", failing)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        run_ingest(home, src)
+    assert len(_entries(home, "acquisition")) == intake.BATCH_FIRST
+    monkeypatch.setattr(intake, "_prepare", real)
+    again = run_ingest(home, src)
+    assert again.ok and again.count("preserved") == 100 - intake.BATCH_FIRST
+    assert _count(home, schema.acquisitions) == 100

@@ -80,8 +80,15 @@ def build_exif(
     off_exif = off0 + _ifd_size(e, ifd0)
     off_gps = off_exif + (_ifd_size(e, exif) if exif is not None else 0)
     ifd0 = [
-        (t, ty, (exif_pointer if exif_pointer is not None else off_exif) if t == 0x8769 else
-         (gps_pointer if gps_pointer is not None else off_gps) if t == 0x8825 else v)
+        (
+            t,
+            ty,
+            (exif_pointer if exif_pointer is not None else off_exif)
+            if t == 0x8769
+            else (gps_pointer if gps_pointer is not None else off_gps)
+            if t == 0x8825
+            else v,
+        )
         for t, ty, v in ifd0
     ]
     out = (b"MM\x00\x2a" if big_endian else b"II\x2a\x00") + struct.pack(e + "I", off0)
@@ -117,7 +124,9 @@ def png(width: int, height: int, idat: bytes | None = None) -> bytes:
     header = struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
     data = idat if idat is not None else zlib.compress(b"\x00" * 64)
     return (
-        b"\x89PNG\r\n\x1a\n" + png_chunk(b"IHDR", header) + png_chunk(b"IDAT", data)
+        b"\x89PNG\r\n\x1a\n"
+        + png_chunk(b"IHDR", header)
+        + png_chunk(b"IDAT", data)
         + png_chunk(b"IEND", b"")
     )
 
@@ -140,13 +149,18 @@ def heif(exif_tiff: bytes, width: int = 4032, height: int = 3024, rotation: int 
 
     def meta(image_at: int, exif_at: int) -> bytes:
         iloc = full_box(
-            b"iloc", 0, 0,
-            bytes([0x44, 0x00]) + struct.pack(">H", 2)
+            b"iloc",
+            0,
+            0,
+            bytes([0x44, 0x00])
+            + struct.pack(">H", 2)
             + struct.pack(">HHHII", 1, 0, 1, image_at, len(image_data))
             + struct.pack(">HHHII", 2, 0, 1, exif_at, len(exif_item)),
         )
         iinf = full_box(
-            b"iinf", 0, 0,
+            b"iinf",
+            0,
+            0,
             struct.pack(">H", 2)
             + full_box(b"infe", 2, 0, struct.pack(">HH", 1, 0) + b"hvc1" + b"\x00")
             + full_box(b"infe", 2, 0, struct.pack(">HH", 2, 0) + b"Exif" + b"\x00"),
@@ -158,10 +172,14 @@ def heif(exif_tiff: bytes, width: int = 4032, height: int = 3024, rotation: int 
         )
         ipma = full_box(b"ipma", 0, 0, struct.pack(">IHB", 1, 1, 2) + bytes([0x81, 0x02]))
         return full_box(
-            b"meta", 0, 0,
+            b"meta",
+            0,
+            0,
             full_box(b"hdlr", 0, 0, b"\x00" * 4 + b"pict" + b"\x00" * 13)
             + full_box(b"pitm", 0, 0, struct.pack(">H", 1))
-            + iloc + iinf + box(b"iprp", ipco + ipma),
+            + iloc
+            + iinf
+            + box(b"iprp", ipco + ipma),
         )
 
     ftyp = box(b"ftyp", b"heic" + struct.pack(">I", 0) + b"mif1heic")
@@ -183,15 +201,19 @@ def pdf(objects: list[bytes], trailer: bytes, version: bytes = b"1.7") -> bytes:
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % o for o in offsets)
     out += b"trailer\n<< /Size %d %s >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, trailer, xref
+        len(objects) + 1,
+        trailer,
+        xref,
     )
     return bytes(out)
 
 
 def pdf_with_huge_xref(path: Path, entries: int) -> Path:
     """A valid PDF whose xref table lists ``entries`` objects (slow to parse, not hostile)."""
-    head = pdf([b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>"],
-               b"/Root 1 0 R")
+    head = pdf(
+        [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>"],
+        b"/Root 1 0 R",
+    )
     body = head[: head.index(b"xref")]
     xref = len(body)
     offsets = [body.index(b"1 0 obj"), body.index(b"2 0 obj")]
@@ -217,8 +239,15 @@ def tiff_with_long_description(path: Path, length: int) -> Path:
     text_at = entries_at + 2 + 12 * count + 4
     pixel_at = text_at + length
     entries = [
-        (256, LONG, 1), (257, LONG, 1), (258, SHORT, 8), (259, SHORT, 1), (262, SHORT, 1),
-        (270, ASCII, None), (273, LONG, pixel_at), (278, LONG, 1), (279, LONG, 1),
+        (256, LONG, 1),
+        (257, LONG, 1),
+        (258, SHORT, 8),
+        (259, SHORT, 1),
+        (262, SHORT, 1),
+        (270, ASCII, None),
+        (273, LONG, pixel_at),
+        (278, LONG, 1),
+        (279, LONG, 1),
     ]
     head = b"II*\x00" + struct.pack("<I", entries_at) + struct.pack("<H", count)
     for tag, typ, value in entries:

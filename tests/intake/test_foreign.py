@@ -56,23 +56,34 @@ def test_jpeg_with_spec_built_exif(tmp_path: Path, big_endian: bool) -> None:
     meta = result.metadata
     assert (result.media_type, result.status, result.errors) == ("image/jpeg", "complete", ())
     assert (meta["make"], meta["model"], meta["software"]) == (
-        "NIKON CORPORATION", "NIKON D750", "Ver.1.10")
+        "NIKON CORPORATION",
+        "NIKON D750",
+        "Ver.1.10",
+    )
     assert meta["orientation"] == 6
     assert meta["body_serial_number"] == "6012345"
     assert meta["datetime_original"] == {
-        "value": "2023-01-14T18:05:09.07-03:00", "raw": "2023:01:14 18:05:09",
-        "offset": "-03:00"}
+        "value": "2023-01-14T18:05:09.07-03:00",
+        "raw": "2023:01:14 18:05:09",
+        "offset": "-03:00",
+    }
     # DateTime has no OffsetTime tag of its own here: naive, never invented.
     assert meta["datetime"] == {
-        "value": "2023-01-14T18:05:09", "raw": "2023:01:14 18:05:09", "offset": None,
-        "note": "no offset"}
+        "value": "2023-01-14T18:05:09",
+        "raw": "2023:01:14 18:05:09",
+        "offset": None,
+        "note": "no offset",
+    }
     gps = meta["gps"]
     assert isinstance(gps, dict)
     assert gps["latitude"] == pytest.approx(-(33 + 52 / 60 + 12.34 / 3600), abs=1e-7)
     assert gps["longitude"] == pytest.approx(-(70 + 3 / 60 + 30 / 3600), abs=1e-7)
     assert gps["altitude"] == -12.5  # AltitudeRef 1: below sea level
     assert gps["timestamp"] == {
-        "value": "2023-01-14T21:05:09+00:00", "raw": "2023:01:14 21:05:09", "offset": "+00:00"}
+        "value": "2023-01-14T21:05:09+00:00",
+        "raw": "2023:01:14 21:05:09",
+        "offset": "+00:00",
+    }
     exif = meta["exif"]
     assert isinstance(exif, dict)
     note = exif["Exif"]["MakerNote"]  # type: ignore[index]
@@ -89,7 +100,12 @@ def test_heic_built_from_boxes(tmp_path: Path) -> None:
     meta = result.metadata
     assert (result.status, result.errors) == ("complete", ())
     assert (meta["format"], meta["brand"], meta["width"], meta["height"], meta["rotation"]) == (
-        "HEIF", "heic", 4032, 3024, 90)
+        "HEIF",
+        "heic",
+        4032,
+        3024,
+        90,
+    )
     assert meta["make"] == "NIKON CORPORATION"
     assert isinstance(meta["gps"], dict) and meta["gps"]["latitude"] < 0
 
@@ -132,21 +148,34 @@ def test_quicktime_with_apple_tags(tmp_path: Path) -> None:
     assert (result.media_type, result.status) == ("video/quicktime", "complete")
     assert (meta["make"], meta["model"]) == ("Apple", "iPhone 13")
     assert meta["gps"] == {
-        "latitude": 50.4501, "longitude": 30.5234, "altitude": 179.0,
-        "raw": "+50.4501+030.5234+179.000/", "source": "com.apple.quicktime.location.ISO6709"}
+        "latitude": 50.4501,
+        "longitude": 30.5234,
+        "altitude": 179.0,
+        "raw": "+50.4501+030.5234+179.000/",
+        "source": "com.apple.quicktime.location.ISO6709",
+    }
     assert meta["creation_date_local"] == {
-        "value": "2022-02-24T05:04:33+02:00", "raw": "2022-02-24T05:04:33+0200",
-        "offset": "+02:00"}
+        "value": "2022-02-24T05:04:33+02:00",
+        "raw": "2022-02-24T05:04:33+0200",
+        "offset": "+02:00",
+    }
     assert meta["duration"] == pytest.approx(1.0, abs=0.01)
 
 
 def test_pdf_dates_without_offset_and_partial(tmp_path: Path) -> None:
     path = tmp_path / "scan"
-    path.write_bytes(b.pdf(
-        [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>",
-         b"<< /Producer (Scanner 2.0) /CreationDate (D:20220310) "
-         b"/ModDate (D:20220310143000) /Title <FEFF0417043D0456043C043E043A> >>"],
-        b"/Root 1 0 R /Info 3 0 R", version=b"1.3"))
+    path.write_bytes(
+        b.pdf(
+            [
+                b"<< /Type /Catalog /Pages 2 0 R >>",
+                b"<< /Type /Pages /Kids [] /Count 0 >>",
+                b"<< /Producer (Scanner 2.0) /CreationDate (D:20220310) "
+                b"/ModDate (D:20220310143000) /Title <FEFF0417043D0456043C043E043A> >>",
+            ],
+            b"/Root 1 0 R /Info 3 0 R",
+            version=b"1.3",
+        )
+    )
     result = extract_in_process(path)
     check_record(result)
     meta = result.metadata
@@ -155,11 +184,17 @@ def test_pdf_dates_without_offset_and_partial(tmp_path: Path) -> None:
     assert meta["title"] == "Знімок"
     assert meta["page_count"] == 0
     assert meta["creation_date"] == {
-        "value": "2022-03-10T00:00:00", "raw": "D:20220310", "offset": None,
-        "note": "partial date; missing fields set to the PDF defaults; no offset"}
+        "value": "2022-03-10T00:00:00",
+        "raw": "D:20220310",
+        "offset": None,
+        "note": "partial date; missing fields set to the PDF defaults; no offset",
+    }
     assert meta["modification_date"] == {
-        "value": "2022-03-10T14:30:00", "raw": "D:20220310143000", "offset": None,
-        "note": "no offset"}
+        "value": "2022-03-10T14:30:00",
+        "raw": "D:20220310143000",
+        "offset": None,
+        "note": "no offset",
+    }
 
 
 @pytest.mark.parametrize(
@@ -203,17 +238,26 @@ def test_long_text_reads_a_bounded_prefix(tmp_path: Path) -> None:
     assert meta["lines"] == (1 << 20) // len(line)
 
 
-@pytest.mark.parametrize(("fmt", "media_type"), [
-    ("PNG", "image/png"), ("WEBP", "image/webp"), ("TIFF", "image/tiff"),
-    ("AVIF", "image/avif"),
-])
-def test_other_image_formats_with_exif(tmp_path: Path, make_samples: object, fmt: str,
-                                       media_type: str) -> None:
+@pytest.mark.parametrize(
+    ("fmt", "media_type"),
+    [
+        ("PNG", "image/png"),
+        ("WEBP", "image/webp"),
+        ("TIFF", "image/tiff"),
+        ("AVIF", "image/avif"),
+    ],
+)
+def test_other_image_formats_with_exif(
+    tmp_path: Path, make_samples: object, fmt: str, media_type: str
+) -> None:
     from PIL import Image
 
     exif = make_samples.exif_bytes(  # type: ignore[attr-defined]
-        make="Google", model="Pixel 6", when=make_samples.PHOTOS[0][3],  # type: ignore[attr-defined]
-        gps=(48.4647, 35.0462, 150.0))
+        make="Google",
+        model="Pixel 6",
+        when=make_samples.PHOTOS[0][3],  # type: ignore[attr-defined]
+        gps=(48.4647, 35.0462, 150.0),
+    )
     path = tmp_path / "picture"
     Image.new("RGB", (96, 64), (20, 120, 200)).save(path, fmt, exif=exif)
     result = extract_in_process(path)

@@ -24,12 +24,14 @@ from .conftest import check_record
 
 
 def _exif_jpeg(**pointers: int) -> bytes:
-    return b.jpeg_with_app1(b.build_exif(
-        [(0x010F, b.ASCII, "Loop Camera"), (0x0110, b.ASCII, "L-1")],
-        exif=[(0x9003, b.ASCII, "2022:03:01 10:00:00")],
-        gps=[(0x0001, b.ASCII, "N"), (0x0002, b.RATIONAL, [(50, 1), (0, 1), (0, 1)])],
-        **pointers,
-    ))
+    return b.jpeg_with_app1(
+        b.build_exif(
+            [(0x010F, b.ASCII, "Loop Camera"), (0x0110, b.ASCII, "L-1")],
+            exif=[(0x9003, b.ASCII, "2022:03:01 10:00:00")],
+            gps=[(0x0001, b.ASCII, "N"), (0x0002, b.RATIONAL, [(50, 1), (0, 1), (0, 1)])],
+            **pointers,
+        )
+    )
 
 
 def png_bomb(path: Path) -> None:
@@ -73,15 +75,22 @@ def pdf_reference_loop(path: Path) -> None:
 
 
 def pdf_huge_page_count(path: Path) -> None:
-    path.write_bytes(b.pdf(
-        [b"<< /Type /Catalog /Pages 2 0 R >>",
-         b"<< /Type /Pages /Kids [2 0 R 2 0 R] /Count 2147483647 >>"],
-        b"/Root 1 0 R"))
+    path.write_bytes(
+        b.pdf(
+            [
+                b"<< /Type /Catalog /Pages 2 0 R >>",
+                b"<< /Type /Pages /Kids [2 0 R 2 0 R] /Count 2147483647 >>",
+            ],
+            b"/Root 1 0 R",
+        )
+    )
 
 
 def pdf_prev_loop(path: Path) -> None:
-    data = b.pdf([b"<< /Type /Catalog /Pages 2 0 R >>",
-                  b"<< /Type /Pages /Kids [] /Count 0 >>"], b"/Root 1 0 R")
+    data = b.pdf(
+        [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [] /Count 0 >>"],
+        b"/Root 1 0 R",
+    )
     xref = data.index(b"xref")
     path.write_bytes(data.replace(b"/Root 1 0 R", b"/Root 1 0 R /Prev %d" % xref))
 
@@ -131,11 +140,18 @@ def _check(result: Extraction, media_type: str, status: str, words: str) -> None
         assert isinstance(result.metadata.get("note"), str)
 
 
-@pytest.mark.parametrize(("name", "builder", "media_type", "status", "words"), CASES,
-                         ids=[c[0] for c in CASES])
-def test_hostile_in_process(tmp_path: Path, samples: Path, name: str,
-                            builder: Callable[..., None], media_type: str, status: str,
-                            words: str) -> None:
+@pytest.mark.parametrize(
+    ("name", "builder", "media_type", "status", "words"), CASES, ids=[c[0] for c in CASES]
+)
+def test_hostile_in_process(
+    tmp_path: Path,
+    samples: Path,
+    name: str,
+    builder: Callable[..., None],
+    media_type: str,
+    status: str,
+    words: str,
+) -> None:
     path = _build(tmp_path, samples, name, builder)
     started = time.monotonic()
     result = extract_in_process(path)
@@ -187,8 +203,11 @@ def test_exif_strings_are_made_safe(tmp_path: Path) -> None:
     """Non-ASCII, NUL-ridden and huge EXIF strings come out as bounded valid text."""
     maker = b"Ca\xffnon\x00\x00junk"
     exif = b.build_exif(
-        [(0x010F, b.UNDEFINED, maker), (0x0110, b.ASCII, "M" * 60_000),
-         (0x010E, b.ASCII, b"caf\xe9 \xed\xa0\x80 \x00 end")],
+        [
+            (0x010F, b.UNDEFINED, maker),
+            (0x0110, b.ASCII, "M" * 60_000),
+            (0x010E, b.ASCII, b"caf\xe9 \xed\xa0\x80 \x00 end"),
+        ],
     )
     path = tmp_path / "odd.jpg"
     data = b.jpeg_with_app1(exif[:65_000])

@@ -24,10 +24,15 @@ def _small_jpegs(make_samples: ModuleType, folder: Path) -> list[Path]:
     for i in range(COUNT):
         buffer = io.BytesIO()
         Image.new("RGB", (64, 48), (i % 256, (i * 7) % 256, 90)).save(
-            buffer, "JPEG", quality=80,
+            buffer,
+            "JPEG",
+            quality=80,
             exif=make_samples.exif_bytes(
-                make="Samsung", model="SM-A525F", when=make_samples.PHOTOS[0][3],
-                gps=(50.5436 + i / 1e5, 30.2171, 142.0)),
+                make="Samsung",
+                model="SM-A525F",
+                when=make_samples.PHOTOS[0][3],
+                gps=(50.5436 + i / 1e5, 30.2171, 142.0),
+            ),
         )
         path = folder / f"IMG_{i:04d}.jpg"
         path.write_bytes(buffer.getvalue())

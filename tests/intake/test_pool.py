@@ -73,7 +73,8 @@ def test_memory_allowance_exceeded(tmp_path: Path, samples: Path) -> None:
         check_record(result)
         assert (result.media_type, result.status) == ("image/tiff", "failed")
         assert result.errors == (
-            "metadata extraction ran out of its 100 MiB memory allowance and was stopped",)
+            "metadata extraction ran out of its 100 MiB memory allowance and was stopped",
+        )
         # the worker was replaced and the pool carries on
         assert pool.extract(samples / "irpin-bridge.jpg").status == "complete"
         assert pool.worker_pids() != first
@@ -189,8 +190,9 @@ def test_odd_file_names(tmp_path: Path, samples: Path, pool: ExtractorPool) -> N
         assert result.status == "complete", result.errors
 
 
-def test_relative_paths_are_resolved_at_submit(samples: Path, pool: ExtractorPool,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_relative_paths_are_resolved_at_submit(
+    samples: Path, pool: ExtractorPool, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(samples)
     future = pool.submit(Path("bucha-street.jpg"))
     monkeypatch.chdir("/")

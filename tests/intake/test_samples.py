@@ -48,7 +48,11 @@ def test_photo_exif_gps_and_time(samples: Path, make_samples: ModuleType, index:
     meta = result.metadata
     assert (result.media_type, result.status, result.errors) == ("image/jpeg", "complete", ())
     assert (meta["format"], meta["width"], meta["height"], meta["mode"]) == (
-        "JPEG", 1024, 768, "RGB")
+        "JPEG",
+        1024,
+        768,
+        "RGB",
+    )
     assert (meta["make"], meta["model"]) == (make, model)
     assert meta["image_data_complete"] is True
     original = meta["datetime_original"]
@@ -59,8 +63,12 @@ def test_photo_exif_gps_and_time(samples: Path, make_samples: ModuleType, index:
         assert original["offset"] == offset
         assert "note" not in original
     else:
-        assert original == {"value": "2022-05-19T13:30:00.250", "raw": "2022:05:19 13:30:00",
-                            "offset": None, "note": "no offset"}
+        assert original == {
+            "value": "2022-05-19T13:30:00.250",
+            "raw": "2022:05:19 13:30:00",
+            "offset": None,
+            "note": "no offset",
+        }
     if gps is None:
         assert "gps" not in meta
     else:
@@ -82,13 +90,19 @@ def test_photo_exif_gps_and_time(samples: Path, make_samples: ModuleType, index:
 def test_bucha_photo_exact(samples: Path) -> None:
     meta = extract_in_process(samples / "bucha-street.jpg").metadata
     assert meta["datetime_original"] == {
-        "value": "2022-04-02T10:41:07.250+03:00", "raw": "2022:04:02 10:41:07",
+        "value": "2022-04-02T10:41:07.250+03:00",
+        "raw": "2022:04:02 10:41:07",
         "offset": "+03:00",
     }
     assert meta["gps"] == {
-        "latitude": 50.5436, "longitude": 30.2171, "altitude": 142.0,
-        "timestamp": {"value": "2022-04-02T07:41:07+00:00", "raw": "2022:04:02 07:41:07",
-                      "offset": "+00:00"},
+        "latitude": 50.5436,
+        "longitude": 30.2171,
+        "altitude": 142.0,
+        "timestamp": {
+            "value": "2022-04-02T07:41:07+00:00",
+            "raw": "2022:04:02 07:41:07",
+            "offset": "+00:00",
+        },
         "map_datum": "WGS-84",
     }
 
@@ -100,7 +114,8 @@ def test_video(samples: Path, make_samples: ModuleType) -> None:
     assert (result.media_type, result.status, result.errors) == ("video/mp4", "complete", ())
     assert meta["duration"] == pytest.approx(2.5, abs=0.05)
     assert meta["creation_time"] == {
-        "value": "2022-03-16T07:20:11+00:00", "raw": "2022-03-16T07:20:11.000000Z",
+        "value": "2022-03-16T07:20:11+00:00",
+        "raw": "2022-03-16T07:20:11.000000Z",
         "offset": "+00:00",
     }
     gps = meta["gps"]
@@ -128,9 +143,15 @@ def test_pdf(samples: Path, make_samples: ModuleType) -> None:
     for key in ("title", "author", "creator", "producer"):
         assert meta[key] == expected[key]
     assert meta["creation_date"] == {
-        "value": "2022-04-03T09:15:00+03:00", "raw": "D:20220403091500+03'00'", "offset": "+03:00"}
+        "value": "2022-04-03T09:15:00+03:00",
+        "raw": "D:20220403091500+03'00'",
+        "offset": "+03:00",
+    }
     assert meta["modification_date"] == {
-        "value": "2022-04-04T12:00:00+00:00", "raw": "D:20220404120000Z", "offset": "+00:00"}
+        "value": "2022-04-04T12:00:00+00:00",
+        "raw": "D:20220404120000Z",
+        "offset": "+00:00",
+    }
 
 
 def test_transcript(samples: Path, make_samples: ModuleType) -> None:
@@ -159,8 +180,13 @@ def test_audio(samples: Path) -> None:
     streams = meta["streams"]
     assert isinstance(streams, list)
     assert streams[0] == {
-        "index": 0, "type": "audio", "codec": "pcm_s16le", "duration": 2.0,
-        "bit_rate": 256000, "sample_rate": 16000, "channels": 1,
+        "index": 0,
+        "type": "audio",
+        "codec": "pcm_s16le",
+        "duration": 2.0,
+        "bit_rate": 256000,
+        "sample_rate": 16000,
+        "channels": 1,
         "channel_layout": streams[0]["channel_layout"],  # type: ignore[index]
     }
 

@@ -205,3 +205,49 @@ def test_unsafe_paths_never_pass(path: str) -> None:
         or any(0xD800 <= ord(c) <= 0xDFFF for c in path)
     )
     assert (path_elements_problem(path) is not None) == unsafe
+
+
+@given(
+    logical=st.lists(SEGMENT, min_size=1, max_size=3).map("/".join),
+    message=st.text(max_size=40),
+    user=st.text(min_size=1, max_size=20),
+    address=st.none() | st.text(max_size=20),
+)
+@settings(max_examples=300, deadline=None)
+def test_written_bytes_are_those_of_the_standard_encoder(
+    logical: str, message: str, user: str, address: str | None
+) -> None:
+    # orjson writes inventories; the bytes must stay those of json.dumps(indent=2, ...)
+    inv = first_version(
+        object_id="sha256:" + D1,
+        digest_algorithm="sha256",
+        digest=D1,
+        logical_path=logical,
+        created=datetime(2024, 1, 1, 0, 0, 0, 123456, tzinfo=UTC),
+        message=message,
+        user_name=user,
+        user_address=address,
+    )
+    expected = json.dumps(inv.to_json(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    try:
+        expected_bytes = expected.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: refused either way
+        with pytest.raises(UnicodeEncodeError):
+            inv.to_bytes()
+        return
+    assert inv.to_bytes() == expected_bytes
+
+
+def test_a_lone_surrogate_is_refused_as_before() -> None:
+    inv = first_version(
+        object_id="sha256:" + D1,
+        digest_algorithm="sha256",
+        digest=D1,
+        logical_path="original",
+        created=datetime(2024, 1, 1, tzinfo=UTC),
+        message="half a pair \ud800",
+        user_name="u",
+        user_address=None,
+    )
+    with pytest.raises(UnicodeEncodeError):
+        inv.to_bytes()

@@ -289,7 +289,7 @@ class ExtractorPool:
 
     def submit(self, path: Path) -> Future[Extraction]:
         """Queue ``path`` for extraction; the future's result is its Extraction."""
-        task = _Task(str(Path.cwd() / path))
+        task = _Task(str(path if path.is_absolute() else Path.cwd() / path))
         with self._lock:
             if self._closed:
                 raise RuntimeError("the extraction pool is closed")

@@ -12,6 +12,9 @@ The order of work makes a ``kill -9`` at any moment harmless:
 
 Only then is a file reported preserved. A crash after 4 leaves objects whose intents let the
 next command (or ``svidok verify``) account for them; a crash before 4 leaves only staging.
+
+Files go in batches; steps 3-5 of a batch run on one commit thread, batch after batch in
+order, while the next batch goes through steps 1-2 (see ``_Commits``).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 import itertools
 import os
 import platform
+from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -33,11 +37,12 @@ from svidok.intake.extract import Extraction, ExtractorPool
 from svidok.intake.receive import Received, receive
 from svidok.intake.walk import Candidate, walk
 from svidok.ledger.entries import Draft, JSONValue, canonical_json, format_time
-from svidok.store.ocfl import OcflStore
+from svidok.store.ocfl import ObjectBatch, OcflStore, PreparedObject
 from svidok.textsafe import escape_bytes, escape_text, path_value
 
 Status = Literal["preserved", "already-preserved", "linked", "skipped", "failed"]
 BATCH_FILES = 256
+BATCH_FIRST = 32
 BATCH_BYTES = 2 << 30
 _batch_names = itertools.count()
 
@@ -144,7 +149,9 @@ class NoProgress:
 class _Item:
     candidate: Candidate
     received: Received | None = None
+    extracting: Future[Extraction] | None = None
     extraction: Extraction | None = None
+    drafts: list[Draft] | None = None  # entries for a new object, as its intent names them
     object_id: str | None = None
     new_object: bool = False
     outcome: FileOutcome | None = None
@@ -175,33 +182,101 @@ def ingest(
             timeout=cfg.extract_timeout,
             memory_limit=cfg.extract_memory_mb << 20,
         ) as pool,
+        # after the pool: on the way out, a running commit still gets its extractions
+        _Commits(home, ws, options, report, progress) as commits,
     ):
         for batch in _batches(files):
-            items = _receive_all(batch, ws, threads, pool, progress)
-            _commit(home, ws, items, options)
-            for item in items:
-                assert item.outcome is not None
-                report.outcomes.append(item.outcome)
-                progress.on_outcome(item.outcome)
+            commits.submit(_receive_all(batch, ws, threads, pool, progress))
+            commits.report(ahead=True)  # receive the next batch while these commit
         if others or not files:
-            _commit(home, ws, others, options)
-            for item in others:
-                assert item.outcome is not None
-                report.outcomes.append(item.outcome)
-                progress.on_outcome(item.outcome)
+            commits.submit(others)
+        commits.report(ahead=False)
     latest = home.latest_checkpoint()
     report.checkpoint_size = latest.checkpoint.size if latest else 0
     return report
 
 
+class _Commits:
+    """Batches committed in order on one thread, while the caller receives the next ones.
+
+    Besides the batch being received, staging holds uncommitted batches of at most
+    BATCH_FILES files and BATCH_BYTES bytes in all: one full batch, or several small ones
+    while the extraction workers start. A batch is not committed once one before it has
+    failed; :meth:`report` raises the first failure. Leaving the context waits for the
+    commit under way (and, when leaving on an exception, drops the batches still waiting
+    for their turn).
+    """
+
+    def __init__(
+        self,
+        home: Home,
+        ws: Workspace,
+        options: IngestOptions,
+        report: IngestReport,
+        progress: IngestProgress,
+    ) -> None:
+        self._home, self._ws, self._options = home, ws, options
+        self._report = report
+        self._progress = progress
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="svidok-commit")
+        self._pending: deque[tuple[list[_Item], Future[None]]] = deque()
+        self._last: Future[None] | None = None
+        self._files = self._bytes = 0  # in the pending batches
+
+    def __enter__(self) -> _Commits:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, *exc: object) -> None:
+        # after an error (or Ctrl-C) a batch that waits for its turn is not committed
+        self._thread.shutdown(wait=True, cancel_futures=kind is not None)
+
+    def submit(self, items: list[_Item]) -> None:
+        self._last = self._thread.submit(self._commit, self._last, items)
+        self._pending.append((items, self._last))
+        self._files += len(items)
+        self._bytes += _batch_bytes(items)
+
+    def _commit(self, after: Future[None] | None, items: list[_Item]) -> None:
+        if after is not None and after.exception() is not None:
+            raise IntakeError("not recorded: an earlier batch failed")
+        _commit(self._home, self._ws, items, self._options)
+
+    def report(self, *, ahead: bool) -> None:
+        """Wait for commits, oldest first, and pass their outcomes on; with ``ahead`` only
+        until there is room in staging for the next batch, otherwise for all of them."""
+        while self._pending and (
+            not ahead or self._files > BATCH_FILES or self._bytes > BATCH_BYTES
+        ):
+            items, done = self._pending.popleft()
+            self._files -= len(items)
+            self._bytes -= _batch_bytes(items)
+            done.result()
+            for item in items:
+                assert item.outcome is not None
+                self._report.outcomes.append(item.outcome)
+                self._progress.on_outcome(item.outcome)
+
+
+def _batch_bytes(items: list[_Item]) -> int:
+    return sum(i.candidate.st.st_size for i in items if i.candidate.st is not None)
+
+
 def _batches(files: list[Candidate]) -> Iterator[list[Candidate]]:
+    """Batches of at most BATCH_FILES files and BATCH_BYTES bytes (one file may exceed it).
+
+    A batch is committed while the next one is received and extracted; the first ones are
+    smaller (BATCH_FIRST files, then twice as many each time) so that the first commit can
+    start early.
+    """
     batch: list[Candidate] = []
     size = 0
+    limit = BATCH_FIRST
     for c in files:
         st_size = c.st.st_size if c.st is not None else 0
-        if batch and (len(batch) >= BATCH_FILES or size + st_size > BATCH_BYTES):
+        if batch and (len(batch) >= limit or size + st_size > BATCH_BYTES):
             yield batch
             batch, size = [], 0
+            limit = min(BATCH_FILES, limit * 2)
         batch.append(c)
         size += st_size
     if batch:
@@ -215,8 +290,8 @@ def _receive_all(
     pool: ExtractorPool,
     progress: IngestProgress,
 ) -> list[_Item]:
+    """Copy a batch into staging; its extractions are queued (``_Item.extracting``)."""
     items = [_Item(c) for c in batch]
-    futures: dict[int, Future[Extraction]] = {}
 
     def one(item: _Item) -> None:
         staged = ws.new_staging_file()
@@ -224,7 +299,7 @@ def _receive_all(
         try:
             item.received = receive(item.candidate.path, staged, item.candidate.st)
             item.acquired_at = format_time(datetime.now(UTC))
-            futures[id(item)] = pool.submit(staged)  # extraction overlaps further copying
+            item.extracting = pool.submit(staged)  # extraction overlaps further copying
         except IntakeError as exc:
             staged.unlink(missing_ok=True)
             item.outcome = FileOutcome(item.candidate.path, "failed", reason=str(exc))
@@ -237,9 +312,6 @@ def _receive_all(
 
     for _ in threads.map(one, items):
         pass
-    for item in items:
-        if id(item) in futures:
-            item.extraction = futures[id(item)].result()
     return items
 
 
@@ -310,61 +382,27 @@ def _extraction_data(
 
 
 def _commit(home: Home, ws: Workspace, items: list[_Item], options: IngestOptions) -> None:
-    store: OcflStore = home.store
-    prepared = []
-    in_batch: set[str] = set()
-    intents: list[tuple[str, list[Draft]]] = []
+    """Store a batch's new objects, then record the whole batch (see the module's steps)."""
     for item in items:
-        r = item.received
-        if r is None:
-            continue
-        object_id = OcflStore.object_id(r.digest)
-        item.object_id = object_id
-        if object_id in in_batch or store.has_object(object_id):
-            continue
-        in_batch.add(object_id)
-        logical = "original" + extension_for(r.media_type)
-        obj = store.prepare_object(
-            object_id,
-            r.staged,
-            digest_hex=r.digest,
-            size=r.size,
-            logical_name=logical,
-            created=datetime.now(UTC),
-            message=f"Received from {options.source or 'collector'}",
-            user_name=options.collector,
-            user_address=None,
-            staging_dir=ws.staging,
-        )
-        intents.append(
-            (
-                obj.inventory_digest,
-                [
-                    Draft(
-                        "acquisition",
-                        options.collector,
-                        _provenance(item, options, object_id, logical, True),
-                    ),
-                    Draft(
-                        "extraction",
-                        options.collector,
-                        _extraction_data(object_id, item.extraction, r.media_type),
-                    ),
-                ],
+        if item.extracting is not None:
+            item.extraction = item.extracting.result()
+            item.extracting = None
+    with home.store.batch(ws.staging) as objects:
+        prepared = _prepare(objects, items, options)
+        if prepared:
+            ws.write_intents(
+                f"batch-{next(_batch_names):06d}",
+                [(obj.inventory_digest, drafts) for _item, obj, drafts in prepared],
             )
-        )
-        prepared.append((item, obj))
-    if prepared:
-        ws.write_intents(f"batch-{next(_batch_names):06d}", intents)
-        syncfs(home.path)  # staged bytes, objects and intents are durable before any move
-        for item, obj in prepared:
-            try:
-                store.commit_object(obj)
-                item.new_object = True
-            except ObjectExistsError:
-                item.new_object = False  # another run stored the same bytes first
-                store.discard_object(obj)
-        syncfs(home.path)
+            syncfs(home.path)  # staged bytes, objects and intents are durable before any move
+            for item, obj, _drafts in prepared:
+                try:
+                    objects.place(obj)
+                    item.new_object = True
+                except ObjectExistsError:
+                    item.new_object = False  # another run stored the same bytes first
+                    objects.discard(obj)
+            syncfs(home.path)
     with home.writing():
         planned: list[Draft] = []
         owners: list[tuple[_Item, int]] = []
@@ -375,6 +413,58 @@ def _commit(home: Home, ws: Workspace, items: list[_Item], options: IngestOption
         for item, first in owners:
             assert item.outcome is not None
             item.outcome = _with_entry(item.outcome, entries[first].index)
+
+
+def _prepare(
+    objects: ObjectBatch, items: list[_Item], options: IngestOptions
+) -> list[tuple[_Item, PreparedObject, list[Draft]]]:
+    """Build the objects for content not stored yet, with the entries that will record them."""
+    prepared = []
+    in_batch: set[str] = set()
+    for item in items:
+        r = item.received
+        if r is None:
+            continue
+        object_id = OcflStore.object_id(r.digest)
+        item.object_id = object_id
+        if object_id in in_batch:
+            continue
+        logical = "original" + extension_for(r.media_type)
+        try:
+            obj = objects.prepare(
+                object_id,
+                r.staged,
+                digest_hex=r.digest,
+                size=r.size,
+                logical_name=logical,
+                created=datetime.now(UTC),
+                message=f"Received from {options.source or 'collector'}",
+                user_name=options.collector,
+                user_address=None,
+            )
+        except ObjectExistsError:
+            continue
+        in_batch.add(object_id)
+        item.drafts = _new_object_drafts(item, options, object_id, logical)
+        prepared.append((item, obj, item.drafts))
+    return prepared
+
+
+def _new_object_drafts(
+    item: _Item, options: IngestOptions, object_id: str, logical: str
+) -> list[Draft]:
+    """The entries that record an object new to the store: acquisition, extraction."""
+    assert item.received is not None
+    return [
+        Draft(
+            "acquisition", options.collector, _provenance(item, options, object_id, logical, True)
+        ),
+        Draft(
+            "extraction",
+            options.collector,
+            _extraction_data(object_id, item.extraction, item.received.media_type),
+        ),
+    ]
 
 
 def _plan_entries(
@@ -466,19 +556,14 @@ def _plan_entries(
     item.outcome = outcome
     if item.new_object:
         recorded.add(object_id)
-    drafts.append(
-        Draft(
-            "acquisition",
-            options.collector,
-            _provenance(item, options, object_id, logical, item.new_object),
-        )
-    )
-    if item.new_object:
+        # the drafts of the batch's intent, or new ones for an object found unrecorded
+        drafts.extend(item.drafts or _new_object_drafts(item, options, object_id, logical))
+    else:
         drafts.append(
             Draft(
-                "extraction",
+                "acquisition",
                 options.collector,
-                _extraction_data(object_id, item.extraction, r.media_type),
+                _provenance(item, options, object_id, logical, False),
             )
         )
 

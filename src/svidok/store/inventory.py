@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
+
 from svidok.store.problems import ProblemKind, Severity, StoreProblem
 
 INVENTORY_TYPES: dict[str, str] = {
@@ -44,6 +46,7 @@ _USER_KEYS = frozenset({"name", "address"})
 _VERSION_NAME = re.compile(r"v(\d+)")
 _RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:[Zz]|[+-]\d{2}:\d{2})")
 _HEX = re.compile(r"[0-9a-fA-F]+")
+_ORJSON_OPTIONS = orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS
 
 
 def hashlib_name(algorithm: str) -> str:
@@ -190,9 +193,19 @@ class Inventory:
         return doc
 
     def to_bytes(self) -> bytes:
-        """Serialised inventory: UTF-8 JSON, sorted keys, two-space indent, final newline."""
-        text = json.dumps(self.to_json(), indent=2, sort_keys=True, ensure_ascii=False)
-        return (text + "\n").encode("utf-8")
+        """Serialised inventory: UTF-8 JSON, sorted keys, two-space indent, final newline.
+
+        The bytes are those of ``json.dumps(doc, indent=2, sort_keys=True,
+        ensure_ascii=False)``; orjson writes them (an inventory holds only strings, lists
+        and objects, whose orjson form is the same), the standard library when it refuses
+        a value (e.g. a lone surrogate, which then fails as it always did).
+        """
+        doc = self.to_json()
+        try:
+            return orjson.dumps(doc, option=_ORJSON_OPTIONS) + b"\n"
+        except orjson.JSONEncodeError:
+            text = json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False)
+            return (text + "\n").encode("utf-8")
 
     def with_new_version(
         self,

@@ -36,6 +36,7 @@ from svidok._fs import fsync_dir
 from svidok.errors import StoreError
 from svidok.store import _confined as cf
 from svidok.store import _content, _read, _root, _scan, _write
+from svidok.store._batch import ObjectBatch as ObjectBatch
 from svidok.store._read import LogicalFile as LogicalFile
 from svidok.store._read import ObjectInfo as ObjectInfo
 from svidok.store._write import PreparedObject as PreparedObject
@@ -43,7 +44,7 @@ from svidok.store.layout import HashedNTupleLayout
 from svidok.store.problems import ProblemKind as ProblemKind
 from svidok.store.problems import StoreProblem as StoreProblem
 
-__all__ = ["LogicalFile", "ObjectInfo", "OcflStore"]
+__all__ = ["LogicalFile", "ObjectBatch", "ObjectInfo", "OcflStore"]
 
 
 class OcflStore:
@@ -226,6 +227,16 @@ class OcflStore:
             staging_dir=staging_dir,
             durable=False,
         )
+
+    def batch(self, staging_dir: Path) -> ObjectBatch:
+        """Add many objects at once, built together in ``staging_dir`` (a context manager).
+
+        Cheaper per object than :meth:`prepare_object`: the staging folder is checked once
+        and the objects share one folder in it. Prepare every object
+        (:meth:`ObjectBatch.prepare`), make them durable, then place each
+        (:meth:`ObjectBatch.place`); nothing is flushed. Used by ``intake/ingest.py``.
+        """
+        return ObjectBatch(self.root, self.layout, staging_dir)
 
     def commit_object(self, prepared: PreparedObject) -> Path:
         """Rename a prepared object into place (not flushed: the caller syncs the batch).
