@@ -49,8 +49,9 @@ def test_init_refuses_existing_home(filled: tuple[Path, Path]) -> None:
 
 def test_command_level_home_option(filled: tuple[Path, Path]) -> None:
     home, _ = filled
-    result = subprocess.run([*CLI, "checkpoint", "--home", str(home)], capture_output=True,
-                            text=True, check=False)
+    result = subprocess.run(
+        [*CLI, "checkpoint", "--home", str(home)], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0 and result.stdout.startswith("svidok.test/cli\n")
 
 
@@ -59,8 +60,9 @@ def test_ingest_json_and_exit_status(filled: tuple[Path, Path], tmp_path: Path) 
     again = run("ingest", str(src), "--case", "c1", "--collector", "Olena", "--json", home=home)
     data = json.loads(again.stdout)
     assert again.returncode == 0 and data["summary"]["already-preserved"] == 2
-    missing = run("ingest", str(tmp_path / "nope"), "--case", "c1", "--collector", "Olena",
-                  home=home)
+    missing = run(
+        "ingest", str(tmp_path / "nope"), "--case", "c1", "--collector", "Olena", home=home
+    )
     assert missing.returncode == 1
     assert_no_traceback(missing)
     usage = run("ingest", str(src), home=home)  # --case and --collector are required
@@ -88,8 +90,9 @@ def test_receipt_roundtrip_and_tampering(filled: tuple[Path, Path], tmp_path: Pa
     pub = home / "keys" / "ledger.pub"
     good = run("verify-receipt", str(receipt), "--key", str(pub), "--file", str(src / "photo.bin"))
     assert good.returncode == 0 and "RECEIPT VALID" in good.stdout, good.stdout + good.stderr
-    wrong_file = run("verify-receipt", str(receipt), "--key", str(pub), "--file",
-                     str(src / "note.txt"))
+    wrong_file = run(
+        "verify-receipt", str(receipt), "--key", str(pub), "--file", str(src / "note.txt")
+    )
     assert wrong_file.returncode == 1
     text = receipt.read_text()
     lines = text.split("\n")
@@ -106,9 +109,11 @@ def test_receipt_roundtrip_and_tampering(filled: tuple[Path, Path], tmp_path: Pa
         assert_no_traceback(result)
     garbage = tmp_path / "garbage"
     garbage.write_bytes(b"\xff\x00" * 100)
-    for args in (["verify-receipt", str(garbage), "--key", str(pub)],
-                 ["verify-receipt", str(receipt), "--key", "not-a-key"],
-                 ["verify-receipt", str(tmp_path / "absent"), "--key", str(pub)]):
+    for args in (
+        ["verify-receipt", str(garbage), "--key", str(pub)],
+        ["verify-receipt", str(receipt), "--key", "not-a-key"],
+        ["verify-receipt", str(tmp_path / "absent"), "--key", str(pub)],
+    ):
         result = run(*args)
         assert result.returncode in (1, 2), args
         assert_no_traceback(result)

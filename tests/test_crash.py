@@ -41,14 +41,11 @@ def _ingest_args(src: Path) -> list[str]:
 
 
 def _counts(home: Path) -> tuple[int, int]:
-    import sqlite3
+    from sqlalchemy import text
 
-    db = sqlite3.connect(home / "catalog.sqlite")
-    try:
-        objects = db.execute("select count(*) from objects").fetchone()[0]
-        acq = db.execute("select count(*) from acquisitions").fetchone()[0]
-    finally:
-        db.close()
+    with Home.open(home) as h, h.catalog.engine.connect() as db:  # SQLite or PostgreSQL
+        objects = db.execute(text("select count(*) from objects")).scalar_one()
+        acq = db.execute(text("select count(*) from acquisitions")).scalar_one()
     return objects, acq
 
 
@@ -99,3 +96,36 @@ def test_two_ingests_at_once(tmp_path: Path) -> None:
     checked = _svidok(home, "verify")
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert os.listdir(home / "work") == []
+
+
+def test_kill_while_batches_commit_one_behind_another(tmp_path: Path) -> None:
+    """Kills spread over the whole run of a many-batch ingest (batches are committed on
+    one thread while the next ones are received): every kill leaves a home that verifies,
+    and running again completes it without duplicates."""
+    src = tmp_path / "src"
+    rnd = random.Random(99)
+    for i in range(500):  # small files: several batches, the first ones small
+        write(src / f"d{i % 5}" / f"f{i:04d}.bin", random_bytes(50_000 + i, rnd.choice([10, 3000])))
+    # how long a whole run takes here, from start to exit
+    home = tmp_path / "timed"
+    assert _svidok(home, "init").returncode == 0
+    start = time.perf_counter()
+    assert _svidok(home, *_ingest_args(src)).returncode == 0
+    span = time.perf_counter() - start
+    for trial in range(3):
+        home = tmp_path / f"home-{trial}"
+        assert _svidok(home, "init").returncode == 0
+        proc = subprocess.Popen(
+            [*CLI, "--home", str(home), *_ingest_args(src)],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        time.sleep(span * (0.35 + 0.25 * trial))
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        checked = _svidok(home, "verify", "--no-record")
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+        resumed = _svidok(home, *_ingest_args(src))
+        assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+        assert _counts(home) == (500, 500)
+        assert _svidok(home, "verify").returncode == 0

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from conftest import random_bytes, run_ingest, write
 from svidok.home import Home
@@ -148,13 +148,13 @@ def test_rollback_with_resigned_checkpoint_is_caught_by_published_one(
 
 
 def test_catalog_tampering_is_found(filled: Home) -> None:
-    db = sqlite3.connect(filled.path / "catalog.sqlite")
-    db.execute(
-        "UPDATE acquisitions SET collector = 'Someone Else' WHERE entry = "
-        "(SELECT min(entry) FROM acquisitions)"
-    )
-    db.commit()
-    db.close()
+    with filled.catalog.engine.begin() as db:  # SQLite or PostgreSQL
+        db.execute(
+            text(
+                "UPDATE acquisitions SET collector = 'Someone Else' WHERE entry = "
+                "(SELECT min(entry) FROM acquisitions)"
+            )
+        )
     report = _verify(filled.path)
     assert "catalog" in _areas(report)
 

@@ -27,9 +27,12 @@ from rich.text import Text
 
 from svidok import __version__
 from svidok.errors import SvidokError
-from svidok.textsafe import escape_text
+from svidok.textsafe import escape_bytes, escape_text
 
 if TYPE_CHECKING:  # the heavy modules load only when a command needs them
+    from collections.abc import Sequence
+
+    from svidok.cases.access import Actor
     from svidok.home import Home
     from svidok.intake.ingest import FileOutcome
 
@@ -114,12 +117,21 @@ def init(
             help="The log's name, first line of every checkpoint (default: svidok.local/<id>)."
         ),
     ] = None,
+    catalog_url: Annotated[
+        str | None,
+        typer.Option(
+            "--catalog-url",
+            show_default=False,
+            help="The catalog database, e.g. postgresql+psycopg://user@host/db (an empty "
+            "database); default: $SVIDOK_CATALOG_URL, else catalog.sqlite in the home.",
+        ),
+    ] = None,
     json_out: JsonOpt = False,
 ) -> None:
     """Create a data home: OCFL store, ledger, catalog, signing key and settings."""
     from svidok.home import Home as _Home
 
-    result = _Home.init(_home_path(home), origin=origin, actor=_actor())
+    result = _Home.init(_home_path(home), origin=origin, actor=_actor(), catalog_url=catalog_url)
     if json_out:
         _print_json(
             {
@@ -163,6 +175,7 @@ def ingest(
                 report = run_ingest(h, raw_paths, options, bar)
         else:
             report = run_ingest(h, raw_paths, options)
+        items = _items_for_case(h, case, report.outcomes)
     counts = summarize(report)
     if json_out:
         _print_json(
@@ -192,7 +205,35 @@ def ingest(
             + f"; ledger signed at {report.checkpoint_size} entries",
             markup=False,
         )
+        if items is not None:
+            out.print(f"{len(items)} new items in case {escape_text(case)}", markup=False)
     raise typer.Exit(0 if report.ok else 1)
+
+
+def _items_for_case(h: Home, case: str, outcomes: Sequence[FileOutcome]) -> list[str] | None:
+    """When ``case`` names an existing case (reference or UUID), the files preserved for it
+    become its items; else None (the acquisitions still name the case)."""
+    from svidok.cases.access import AccessDenied
+    from svidok.cases.service import open_casework
+
+    work = open_casework(h)
+    actor = _actor_operator()
+    try:
+        found = work.find_case(actor, case)
+    except AccessDenied:
+        return None
+    received = [
+        (o.object_id, escape_bytes(o.path.rpartition(b"/")[2]))
+        for o in outcomes
+        if o.object_id is not None and o.status in ("preserved", "already-preserved")
+    ]
+    return work.add_intake_items(actor, found.id, received)
+
+
+def _actor_operator() -> Actor:
+    from svidok.cases.access import Actor as _Actor
+
+    return _Actor.operator(_actor())
 
 
 class _IngestBar(Progress):
@@ -425,6 +466,18 @@ def _write_text(text: str, output: Path | None) -> None:
         output.write_text(text, encoding="utf-8")
     except OSError as exc:
         _fail(f"cannot write {output}: {exc.strerror or exc}")
+
+
+from svidok import cli_casework  # noqa: E402  (light: typer only; its commands import lazily)
+
+app.add_typer(cli_casework.user_app, name="user")
+app.add_typer(cli_casework.case_app, name="case")
+app.add_typer(cli_casework.token_app, name="token")
+app.command("rebuild")(cli_casework.rebuild_command)
+
+from svidok import cli_serve  # noqa: E402  (light: typer only; uvicorn/fastapi imported lazily)
+
+app.command("serve")(cli_serve.serve)
 
 
 def main() -> None:

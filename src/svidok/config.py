@@ -11,6 +11,22 @@ from pathlib import Path
 from svidok.errors import ConfigError
 
 CONFIG_FILE = "svidok.toml"
+#: The catalog database of a new data home when ``svidok init --catalog-url`` is not given.
+ENV_CATALOG_URL = "SVIDOK_CATALOG_URL"
+
+
+def check_catalog_url(url: str, where: str = "catalog.url") -> str:
+    """``url`` if Svidok can use it as the catalog (SQLite file or PostgreSQL), else ConfigError.
+
+    The message never shows the URL's password.
+    """
+    from svidok.catalog.db import CatalogError, parse_url  # SQLAlchemy only when a URL is set
+
+    try:
+        parse_url(url)
+    except CatalogError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    return url
 
 
 @dataclass(frozen=True)
@@ -22,11 +38,19 @@ class Config:
     extract_timeout: float = 30.0
     extract_memory_mb: int = 1024
     workers: int = 2
+    catalog_url: str | None = None  # None: catalog.sqlite in the data home
+    taxonomy: str | None = None  # a taxonomy file for incidents; None: the Rome Statute one
 
     @classmethod
-    def new(cls, origin: str | None = None) -> Config:
+    def new(cls, origin: str | None = None, catalog_url: str | None = None) -> Config:
         home_id = str(uuid.uuid4())
-        return cls(home_id=home_id, origin=origin or f"svidok.local/{home_id}")
+        if catalog_url:
+            check_catalog_url(catalog_url)
+        return cls(
+            home_id=home_id,
+            origin=origin or f"svidok.local/{home_id}",
+            catalog_url=catalog_url or None,
+        )
 
     def to_toml(self) -> str:
         q = json.dumps  # TOML basic strings accept JSON string escapes
@@ -40,7 +64,21 @@ class Config:
             "[intake]\n"
             f"extract_timeout = {self.extract_timeout}\n"
             f"extract_memory_mb = {self.extract_memory_mb}\n"
-            f"workers = {self.workers}\n"
+            f"workers = {self.workers}\n\n"
+            "[casework]\n"
+            "# Violation categories for incidents (JSON). Absent: the Rome Statute arts. 7-8.\n"
+            + (
+                f"taxonomy = {q(self.taxonomy)}\n\n"
+                if self.taxonomy
+                else '# taxonomy = "/etc/svidok/our-categories.json"\n\n'
+            )
+            + "[catalog]\n"
+            "# The catalog database (derived from the ledger). Absent: catalog.sqlite here.\n"
+            + (
+                f"url = {q(self.catalog_url)}\n"
+                if self.catalog_url
+                else '# url = "postgresql+psycopg://svidok@db.example.org/svidok"\n'
+            )
         )
 
     @classmethod
@@ -55,6 +93,8 @@ class Config:
             "home": {"id"},
             "ledger": {"origin"},
             "intake": {"extract_timeout", "extract_memory_mb", "workers"},
+            "catalog": {"url"},
+            "casework": {"taxonomy"},
         }
         for section, values in doc.items():
             if section not in allowed or not isinstance(values, dict):
@@ -64,12 +104,20 @@ class Config:
                     raise ConfigError(f"{path}: unknown setting {section}.{key}")
         try:
             intake = doc.get("intake", {})
+            url = doc.get("catalog", {}).get("url")
+            if url is not None and not isinstance(url, str):
+                raise TypeError("catalog.url must be a string")
+            taxonomy = doc.get("casework", {}).get("taxonomy")
+            if taxonomy is not None and not isinstance(taxonomy, str):
+                raise TypeError("casework.taxonomy must be a string (a file path)")
             cfg = cls(
                 home_id=str(doc["home"]["id"]),
                 origin=str(doc["ledger"]["origin"]),
                 extract_timeout=float(intake.get("extract_timeout", 30.0)),
                 extract_memory_mb=int(intake.get("extract_memory_mb", 1024)),
                 workers=int(intake.get("workers", 2)),
+                catalog_url=url or None,
+                taxonomy=taxonomy or None,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"{path}: missing or bad setting: {exc}") from exc
@@ -79,4 +127,6 @@ class Config:
             raise ConfigError(f"{path}: intake.extract_memory_mb must be between 64 and 65536")
         if not 1 <= cfg.workers <= 64:
             raise ConfigError(f"{path}: intake.workers must be between 1 and 64")
+        if cfg.catalog_url:
+            check_catalog_url(cfg.catalog_url, f"{path}: catalog.url")
         return cfg

@@ -6,9 +6,12 @@
       svidok.toml        settings (config.py)
       keys/ledger.key    Ed25519 signing key, C2SP note private-key encoding, mode 0600
       keys/ledger.pub    the verifier key to publish (C2SP vkey)
+      keys/fields.key    AES-256 key sealing protected fields (witness identities), 0600
+      auth.sqlite        passwords (argon2id), token hashes, sessions (svidok.auth)
       store/             OCFL 1.1 storage root (the bytes)
       ledger/            custody ledger and checkpoints (the truth about state)
-      catalog.sqlite     SQL projection of the ledger (derived)
+      catalog.sqlite     SQL projection of the ledger (derived); absent when svidok.toml's
+                         catalog.url names a PostgreSQL database instead
       work/run-*/        one per running command: staging/ (files being received, on the
                          same file system as store/) and intents/ (objects being moved into
                          the store, until the ledger names them); locked while the run lives
@@ -28,15 +31,17 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
 from sqlalchemy import select
 
 from svidok._fs import atomic_write, fsync_dir
 from svidok.catalog import Catalog, schema
-from svidok.config import CONFIG_FILE, Config
+from svidok.config import CONFIG_FILE, ENV_CATALOG_URL, Config
 from svidok.errors import ConfigError, FormatError, HomeError, HomeExistsError, HomeNotFoundError
 from svidok.ledger.entries import Draft, Entry
 from svidok.ledger.log import Ledger, SignedCheckpoint
 from svidok.ledger.note import Signer, Verifier
+from svidok.protect import FieldCipher
 from svidok.store.ocfl import OcflStore
 
 DEFAULT_HOME = "svidok-data"
@@ -81,12 +86,22 @@ class Home:
 
     # ---------------------------------------------------------------- creating
     @classmethod
-    def init(cls, path: Path, *, origin: str | None = None, actor: str = "") -> InitResult:
-        """Create a new data home at ``path`` (absent, or an empty folder)."""
+    def init(
+        cls,
+        path: Path,
+        *,
+        origin: str | None = None,
+        actor: str = "",
+        catalog_url: str | None = None,
+    ) -> InitResult:
+        """Create a new data home at ``path`` (absent, or an empty folder).
+
+        The catalog is ``catalog_url``, else ``$SVIDOK_CATALOG_URL``, else SQLite in the home.
+        """
         path = path.absolute()
         if path.exists() and (not path.is_dir() or any(path.iterdir())):
             raise HomeExistsError(f"{path} already exists and is not empty; refusing to overwrite")
-        config = Config.new(origin)
+        config = Config.new(origin, catalog_url or os.environ.get(ENV_CATALOG_URL) or None)
         try:
             signer = Signer.generate(config.origin)
         except FormatError as exc:
@@ -101,10 +116,10 @@ class Home:
             atomic_write(keys / "ledger.key", (signer.to_skey() + "\n").encode(), mode=0o600)
             vkey = signer.verifier().to_vkey()
             atomic_write(keys / "ledger.pub", (vkey + "\n").encode())
+            FieldCipher.load_or_create(keys / "fields.key")
             OcflStore.init(tmp / "store")
             ledger = Ledger.create(tmp / "ledger", config.origin, signer)
-            catalog = Catalog.for_file(tmp / "catalog.sqlite")
-            catalog.migrate()
+            catalog = Catalog.create(config.catalog_url, tmp / "catalog.sqlite")
             (tmp / "work").mkdir()
             atomic_write(tmp / CONFIG_FILE, config.to_toml().encode())
             home = cls(
@@ -184,7 +199,11 @@ class Home:
                 raise HomeError(f"{key_path} does not match keys/ledger.pub")
         store = OcflStore.open(path / "store")
         ledger = Ledger(path / "ledger", config.origin, verifier, signer)
-        catalog = Catalog.for_file(path / "catalog.sqlite")
+        catalog = Catalog.for_home(config.catalog_url, path / "catalog.sqlite")
+        if not catalog.is_current():  # a home made by an earlier version: new tables
+            with ledger.locked():
+                if not catalog.is_current():
+                    catalog.migrate()
         return cls(path, config, signer, verifier, store, ledger, catalog)
 
     def close(self) -> None:
@@ -329,8 +348,12 @@ class Workspace:
             }
             for inventory_digest, drafts in objects
         ]
+        try:
+            data = orjson.dumps(doc)
+        except orjson.JSONEncodeError:  # e.g. an integer beyond 64 bits
+            data = json.dumps(doc, ensure_ascii=False).encode("utf-8")
         path = self.intents / f"{name}.json"
-        atomic_write(path, json.dumps(doc, ensure_ascii=False).encode("utf-8"), durable=False)
+        atomic_write(path, data, durable=False)
         return path
 
 
