@@ -11,6 +11,11 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 TYPES = {"init", "key", "acquisition", "extraction", "intake.skip", "verification"}
+TYPES |= {  # casework (docs/formats.md, "Casework entries")
+    "user.create", "user.update", "case.create", "case.update", "member.grant",
+    "member.revoke", "record.create", "record.update", "link.add", "link.remove",
+    "assessment", "access", "token.create", "token.revoke",
+}
 MEMBERS = {"svidok": int, "index": int, "type": str, "time": str, "actor": str, "tool": str,
            "host": str, "data": dict}
 TIME = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")

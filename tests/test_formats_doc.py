@@ -29,10 +29,13 @@ import typer
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from svidok.cases.access import Actor
+from svidok.cases.service import Casework, Cipher
 from svidok.cli import app
 from svidok.home import Home
 from svidok.intake.ingest import IngestOptions, ingest
 from svidok.ledger.entries import ENTRY_TYPES, canonical_json
+from svidok.protect import FieldCipher
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = ROOT / "docs" / "formats.md"
@@ -102,6 +105,8 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shutil.copy(home / "ledger" / "checkpoint", base / "published.checkpoint")
     done = svidok("verify", "--home", home)  # records a verification entry, signs again
     assert done.returncode == 0, done.stdout + done.stderr
+    with Home.open(home) as h:
+        _casework(h, base / "fields.key")
     acquisition = next(e for e in _entries(home) if e["type"] == "acquisition")
     made = svidok(
         "receipt",
@@ -113,6 +118,38 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert made.returncode == 0, made.stderr
     return base
+
+
+def _casework(home: Home, key_file: Path) -> None:
+    """One entry of every casework type, through the casework API."""
+    key = FieldCipher.load_or_create(key_file)
+    work = Casework(home, Cipher(key.encrypt, key.decrypt))
+    operator = Actor.operator("tester")
+    users = {}
+    for name in ("olena", "iryna"):
+        made = work.add_user(operator, name, name.title(), admin=False)
+        users[name] = Actor(name=made.username, user_id=made.id)
+    olena, iryna = users["olena"], users["iryna"]
+    work.set_user(operator, iryna.user_id or "", display_name="Iryna K.")
+    case = work.create_case(olena, {"reference": "formats-doc", "title": "Formats"}).id
+    work.update_case(olena, case, {"description": "worked example"})
+    work.grant(olena, case, iryna.user_id or "", "reviewer")
+    obj = next(e for e in _entries(home.path) if e["type"] == "acquisition")["data"]["object"]
+    item = work.create(olena, case, "item", {"title": "Photo", "object": obj, "item_kind": "photo"})
+    witness = work.create(
+        olena, case, "person", {"names": [{"value": "W-1", "kind": "pseudonym"}], "contact": "x"}
+    )
+    incident = work.create(olena, case, "incident", {"title": "Shelling"})
+    work.update(olena, case, item.id, {"captured": {"start": "2022-03-19", "precision": "day"}})
+    work.link(olena, case, "person-incident", witness.id, incident.id, "witness")
+    link = work.link(olena, case, "item-incident", item.id, incident.id, "crater")
+    work.unlink(olena, case, link.id, "wrong incident")
+    work.assess(olena, case, item.id, "in review", "geolocated")
+    work.assess(iryna, case, item.id, "verified", "checked by a second reviewer")
+    work.open_evidence(iryna, case, item.id, "download")
+    work.issue_token(olena, olena.user_id or "", "tok123456789", [case], "2027-01-01T00:00:00Z")
+    work.revoke_token(olena, "tok123456789")
+    work.revoke(olena, case, iryna.user_id or "")
 
 
 @pytest.fixture()
@@ -137,8 +174,17 @@ def test_script_is_independent() -> None:
     source = SCRIPT.read_text(encoding="utf-8")
     imported = re.findall(r"^(?:import|from) ([\w.]+(?:, [\w.]+)*)", source, re.MULTILINE)
     modules = {m.split(".")[0] for group in imported for m in group.split(", ")}
-    assert modules <= {"argparse", "base64", "hashlib", "json", "re", "sys", "decimal",
-                       "pathlib", "cryptography"}, modules
+    assert modules <= {
+        "argparse",
+        "base64",
+        "hashlib",
+        "json",
+        "re",
+        "sys",
+        "decimal",
+        "pathlib",
+        "cryptography",
+    }, modules
 
 
 def test_every_entry_type_is_in_the_built_home(built: Path) -> None:

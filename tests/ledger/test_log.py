@@ -251,3 +251,34 @@ def test_huge_garbage_tail_is_bounded_and_set_aside(tmp_path: Path, signer: Sign
     assert again.size == 2
     _append(again, 1, start=2)
     assert again.size == 3 and path.read_bytes().count(b"\n") == 3
+
+
+def test_threads_sharing_one_ledger_take_turns(tmp_path: Path, signer: Signer) -> None:
+    """A server shares one open ledger between request threads: each write must hold the
+    lock alone, and the thread holding it may take it again."""
+    import threading
+
+    ledger = _new(tmp_path, signer)
+    errors: list[BaseException] = []
+
+    def writer(k: int) -> None:
+        try:
+            for i in range(20):
+                with ledger.locked(), ledger.locked():  # nested use by the same thread
+                    size = ledger.size
+                    ledger.append([Draft("verification", "t", {"n": k * 100 + i})])
+                    assert ledger.size == size + 1  # nobody else appended meanwhile
+                    ledger.sign()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert ledger.size == 80
+    assert sorted(e.data["n"] for e in ledger.iter_entries()) == sorted(
+        k * 100 + i for k in range(4) for i in range(20)
+    )

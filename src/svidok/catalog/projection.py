@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from svidok.catalog import casework
 from svidok.catalog import schema as s
 from svidok.ledger.entries import Entry, JSONValue, canonical_json
 
@@ -33,7 +34,7 @@ def _opt(value: object) -> str | None:
 
 def apply(conn: Connection, batch: Sequence[Entry]) -> None:
     """Project ``batch`` (consecutive entries) into the catalog inside the caller's transaction."""
-    rows: dict[str, list[dict[str, Any]]] = {t.name: [] for t in s.PROJECTED}
+    rows: dict[str, list[dict[str, Any]]] = {t.name: [] for t in s.INTAKE}
     new_ids = {str(e.data["object"]) for e in batch if e.type == "acquisition"}
     known = (
         set(conn.execute(select(s.objects.c.id).where(s.objects.c.id.in_(new_ids))).scalars())
@@ -41,9 +42,13 @@ def apply(conn: Connection, batch: Sequence[Entry]) -> None:
         else set()
     )
     origin: str | None = None
+    work: list[Entry] = []  # casework entries, applied one by one after the batch
     for e in batch:
         d = e.data
         obj = d.get("object")
+        case_id, record_id = (
+            casework.scope(e) if e.type in casework.CASEWORK_TYPES else (None, None)
+        )
         rows["entries"].append(
             {
                 "idx": e.index,
@@ -51,9 +56,13 @@ def apply(conn: Connection, batch: Sequence[Entry]) -> None:
                 "time": e.time,
                 "actor": e.actor,
                 "object_id": _opt(obj),
+                "case_id": case_id,
+                "record_id": record_id,
             }
         )
-        if e.type == "init":
+        if e.type in casework.CASEWORK_TYPES:
+            work.append(e)
+        elif e.type == "init":
             origin = str(d["origin"])
         elif e.type == "key":
             rows["keys"].append(
@@ -121,8 +130,10 @@ def apply(conn: Connection, batch: Sequence[Entry]) -> None:
                     "tree_size": d["tree_size"],
                 }
             )
-    for table in s.PROJECTED:  # parents before children
+    for table in s.INTAKE:  # parents before children
         if rows[table.name]:
             conn.execute(insert(table), rows[table.name])
+    for e in work:
+        casework.apply_entry(conn, e)
     if origin is not None:
         conn.execute(insert(s.meta), [{"key": "origin", "value": origin}])

@@ -11,6 +11,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -37,6 +38,8 @@ entries = Table(
     Column("time", String(32), nullable=False),
     Column("actor", Text, nullable=False),
     Column("object_id", String(80), nullable=True, index=True),
+    Column("case_id", String(36), nullable=True, index=True),  # casework entries
+    Column("record_id", String(36), nullable=True, index=True),  # the record it changed
 )
 
 objects = Table(
@@ -106,5 +109,161 @@ keys = Table(
     Column("vkey", Text, nullable=False),
 )
 
-#: Tables compared by ``svidok verify`` (everything but ``meta``), with their sort keys.
-PROJECTED = (entries, objects, acquisitions, extractions, skips, verifications, keys)
+# --------------------------------------------------------------------- casework
+_UUID = String(36)
+
+
+def _stamps() -> list[Column[object]]:
+    """Who created and last changed a row, by ledger entry."""
+    return [
+        Column("created_entry", BigInteger, ForeignKey("entries.idx"), nullable=False),
+        Column("created_at", String(32), nullable=False),
+        Column("created_by", Text, nullable=False),
+        Column("updated_entry", BigInteger, ForeignKey("entries.idx"), nullable=False),
+        Column("updated_at", String(32), nullable=False),
+        Column("updated_by", Text, nullable=False),
+        Column("version", Integer, nullable=False),  # 1 at creation, +1 per change
+    ]
+
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", _UUID, primary_key=True),
+    Column("username", String(64), nullable=False, unique=True),
+    Column("display_name", Text, nullable=False),
+    Column("admin", Boolean, nullable=False),
+    Column("disabled", Boolean, nullable=False),
+    *_stamps(),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", _UUID, primary_key=True),
+    Column("reference", String(80), nullable=False, unique=True),
+    Column("title", Text, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("doc", Text, nullable=False),  # the fields, canonical JSON
+    *_stamps(),
+)
+
+members = Table(
+    "members",
+    metadata,
+    Column("case_id", _UUID, ForeignKey("cases.id"), primary_key=True),
+    Column("user_id", _UUID, ForeignKey("users.id"), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("granted_entry", BigInteger, ForeignKey("entries.idx"), nullable=False),
+)
+
+records = Table(
+    "records",
+    metadata,
+    Column("id", _UUID, primary_key=True),
+    Column("case_id", _UUID, ForeignKey("cases.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),  # item, incident, person, place, source
+    Column("label", Text, nullable=False),  # title or name, for lists
+    Column("subkind", String(32), nullable=True),  # item kind, source type
+    Column("status", String(32), nullable=True),  # incident or person status
+    Column("assessment", String(16), nullable=False),  # unverified ... verified
+    Column("time_start", String(40), nullable=True),  # sortable (UTC when an offset is known)
+    Column("time_end", String(40), nullable=True),
+    Column("lat", Float, nullable=True),
+    Column("lon", Float, nullable=True),
+    Column("object_id", String(80), nullable=True, index=True),
+    Column("source_id", _UUID, nullable=True),
+    Column("grade", String(4), nullable=True),  # Admiralty: reliability (source) / credibility
+    Column("doc", Text, nullable=False),  # the fields as in the ledger, canonical JSON
+    *_stamps(),
+    Index("ix_records_case_kind", "case_id", "kind"),
+)
+
+record_tags = Table(
+    "record_tags",
+    metadata,
+    Column("record_id", _UUID, ForeignKey("records.id"), primary_key=True),
+    Column("tag", String(100), primary_key=True),
+    Index("ix_record_tags_tag", "tag"),
+)
+
+record_places = Table(
+    "record_places",
+    metadata,
+    Column("record_id", _UUID, ForeignKey("records.id"), primary_key=True),
+    Column("place_id", _UUID, primary_key=True, index=True),
+)
+
+links = Table(
+    "links",
+    metadata,
+    Column("id", _UUID, primary_key=True),
+    Column("case_id", _UUID, ForeignKey("cases.id"), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),  # item-incident, person-incident, item-person
+    Column("from_id", _UUID, ForeignKey("records.id"), nullable=False, index=True),
+    Column("to_id", _UUID, ForeignKey("records.id"), nullable=False, index=True),
+    Column("role", Text, nullable=True),  # what the item shows / the person's role
+    Column("created_entry", BigInteger, ForeignKey("entries.idx"), nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("removed_entry", BigInteger, ForeignKey("entries.idx"), nullable=True),
+)
+
+assessments = Table(
+    "assessments",
+    metadata,
+    Column("entry", BigInteger, ForeignKey("entries.idx"), primary_key=True, autoincrement=False),
+    Column("case_id", _UUID, ForeignKey("cases.id"), nullable=False),
+    Column("record_id", _UUID, ForeignKey("records.id"), nullable=False, index=True),
+    Column("from_status", String(16), nullable=False),
+    Column("to_status", String(16), nullable=False),
+    Column("rationale", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("actor_id", _UUID, nullable=True),
+    Column("time", String(32), nullable=False),
+)
+
+accesses = Table(
+    "accesses",
+    metadata,
+    Column("entry", BigInteger, ForeignKey("entries.idx"), primary_key=True, autoincrement=False),
+    Column("case_id", _UUID, ForeignKey("cases.id"), nullable=False, index=True),
+    Column("record_id", _UUID, nullable=True, index=True),
+    Column("object_id", String(80), nullable=True),
+    Column("action", String(16), nullable=False),  # view, download, receipt
+    Column("actor", Text, nullable=False),
+    Column("actor_id", _UUID, nullable=True),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", String(16), primary_key=True),
+    Column("user_id", _UUID, ForeignKey("users.id"), nullable=False, index=True),
+    Column("cases", Text, nullable=True),  # canonical JSON list of case ids; NULL: all
+    Column("expires", String(32), nullable=False),
+    Column("created_entry", BigInteger, ForeignKey("entries.idx"), nullable=False),
+    Column("revoked_entry", BigInteger, ForeignKey("entries.idx"), nullable=True),
+)
+
+#: Tables compared by ``svidok verify`` (everything but ``meta``), parents first.
+PROJECTED = (
+    entries,
+    objects,
+    acquisitions,
+    extractions,
+    skips,
+    verifications,
+    keys,
+    users,
+    cases,
+    members,
+    records,
+    record_tags,
+    record_places,
+    links,
+    assessments,
+    accesses,
+    api_tokens,
+)
+#: Projected as a batch of inserts; the casework tables change row by row.
+INTAKE = PROJECTED[:7]

@@ -51,6 +51,21 @@ ENTRY_TYPES = frozenset(
         "extraction",  # the result of a metadata extraction on an object
         "intake.skip",  # something found during intake that was not preserved, and why
         "verification",  # a verification run and its result
+        # casework (docs/formats.md, "Casework entries")
+        "user.create",  # a user account (never a password or any secret)
+        "user.update",
+        "case.create",
+        "case.update",
+        "member.grant",  # a user's role on a case
+        "member.revoke",
+        "record.create",  # an item, incident, person, place or source in a case
+        "record.update",
+        "link.add",  # item-incident, person-incident or item-person
+        "link.remove",
+        "assessment",  # a change of verification status, with rationale
+        "access",  # evidence content viewed or downloaded
+        "token.create",  # an API token issued (its secret never)
+        "token.revoke",
     }
 )
 _MEMBERS = frozenset({"svidok", "index", "type", "time", "actor", "tool", "host", "data"})

@@ -78,6 +78,8 @@ class Ledger:
         self.tree = HashTree()
         self._ends: list[int] = []
         self._lock_fd: int | None = None
+        self._thread_lock = threading.Lock()  # threads of this process, one at a time
+        self._owner: int | None = None  # the thread holding it
         self._load_cache()
         self.refresh()
 
@@ -209,10 +211,27 @@ class Ledger:
     # ------------------------------------------------------------------- writing
     @contextmanager
     def locked(self, timeout: float = 120.0) -> Iterator[None]:
-        """Hold the writer lock; on entry, take in others' appends and set aside a torn tail."""
-        if self._lock_fd is not None:
-            yield
+        """Hold the writer lock; on entry, take in others' appends and set aside a torn tail.
+
+        The lock excludes other processes (``flock``) and other threads of this one; the
+        thread holding it may take it again (nested use)."""
+        if self._owner == threading.get_ident() and self._lock_fd is not None:
+            yield  # this thread holds it already
             return
+        if not self._thread_lock.acquire(timeout=timeout):
+            raise LedgerLockedError(
+                f"another thread has held the ledger lock for over {timeout:.0f} s"
+            )
+        self._owner = threading.get_ident()
+        try:
+            with self._process_lock(timeout):
+                yield
+        finally:  # possibly in another thread (asyncio callers enter in a worker thread)
+            self._owner = None
+            self._thread_lock.release()
+
+    @contextmanager
+    def _process_lock(self, timeout: float) -> Iterator[None]:
         fd = os.open(self.dir / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
         deadline = time.monotonic() + timeout
         while True:

@@ -1,0 +1,110 @@
+"""Cases, their members, and user accounts (administrators only)."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Response
+
+from svidok.api.deps import ActorDep, AdminDep, State
+from svidok.api.errors import ERROR_RESPONSES
+from svidok.api.models import (
+    CaseCreate,
+    Changes,
+    Limit,
+    MemberGrant,
+    MemberView,
+    Offset,
+    UserCreate,
+)
+from svidok.cases.service import NotFound
+from svidok.cases.views import CaseView, Page, UserView
+
+router = APIRouter(responses=ERROR_RESPONSES)
+
+
+@router.get("/cases", tags=["cases"])
+def list_cases(
+    state: State, actor: ActorDep, limit: Limit = 100, offset: Offset = 0
+) -> Page[CaseView]:
+    """The cases the caller holds a role on (within the token's scope)."""
+    return state.work.cases(actor, limit=limit, offset=offset)
+
+
+@router.post("/cases", status_code=201, tags=["cases"])
+def create_case(state: State, actor: ActorDep, body: CaseCreate) -> CaseView:
+    """A new case; the caller becomes its owner."""
+    with state.writing():
+        return state.work.create_case(actor, body.model_dump())
+
+
+@router.get("/cases/{case}", tags=["cases"])
+def get_case(state: State, actor: ActorDep, case: UUID) -> CaseView:
+    return state.work.case(actor, str(case))
+
+
+@router.patch("/cases/{case}", tags=["cases"])
+def update_case(state: State, actor: ActorDep, case: UUID, body: Changes) -> CaseView:
+    with state.writing():
+        return state.work.update_case(actor, str(case), body.changes, version=body.version)
+
+
+def _members(state: State, actor: ActorDep, case: UUID) -> list[MemberView]:
+    return [MemberView(user=u, role=r) for u, r in state.work.members(actor, str(case))]
+
+
+@router.get("/cases/{case}/members", tags=["members"])
+def list_members(
+    state: State, actor: ActorDep, case: UUID, limit: Limit = 100, offset: Offset = 0
+) -> Page[MemberView]:
+    members = _members(state, actor, case)
+    return Page(
+        items=members[offset : offset + limit], total=len(members), limit=limit, offset=offset
+    )
+
+
+@router.get("/cases/{case}/members/{user}", tags=["members"])
+def get_member(state: State, actor: ActorDep, case: UUID, user: UUID) -> MemberView:
+    for member in _members(state, actor, case):
+        if member.user.id == str(user):
+            return member
+    raise NotFound("that user has no role on this case")
+
+
+@router.put("/cases/{case}/members/{user}", tags=["members"])
+def put_member(
+    state: State, actor: ActorDep, case: UUID, user: UUID, body: MemberGrant
+) -> MemberView:
+    """Give the user this role on the case (replacing any role they had)."""
+    with state.writing():
+        state.work.grant(actor, str(case), str(user), body.role)
+    return get_member(state, actor, case, user)
+
+
+@router.delete("/cases/{case}/members/{user}", status_code=204, tags=["members"])
+def delete_member(state: State, actor: ActorDep, case: UUID, user: UUID) -> Response:
+    with state.writing():
+        state.work.revoke(actor, str(case), str(user))
+    return Response(status_code=204)
+
+
+@router.get("/users", tags=["users"])
+def list_users(
+    state: State, _admin: AdminDep, limit: Limit = 100, offset: Offset = 0
+) -> Page[UserView]:
+    users = state.work.users()
+    return Page(items=users[offset : offset + limit], total=len(users), limit=limit, offset=offset)
+
+
+@router.post("/users", status_code=201, tags=["users"])
+def create_user(state: State, admin: AdminDep, body: UserCreate) -> UserView:
+    """A new user account with a password (stored only as an Argon2id hash)."""
+    from svidok.auth.passwords import check_policy
+
+    check_policy(body.password)  # before anything is written
+    with state.writing():
+        user = state.work.add_user(
+            admin, body.username, body.display_name or body.username, admin=body.admin
+        )
+    state.auth.set_password(UUID(user.id), body.password)
+    return user
