@@ -145,6 +145,13 @@ def _catalog_database_per_test(_catalog_databases: None) -> Iterator[None]:
     dbs.drop(dbs.claim())
 
 
+def next_spare_catalog() -> None:
+    """Before another ``svidok init`` subprocess in the same test: with PostgreSQL, make
+    ``$SVIDOK_CATALOG_URL`` name an unused database again (no-op on SQLite)."""
+    if _pg and _pg[0]._is_used(_pg[0].spare):
+        _pg[0]._next_spare()
+
+
 @pytest.fixture()
 def fresh_catalog_url(tmp_path: Path) -> str:
     """The URL of an empty catalog database: PostgreSQL when a server is given, else SQLite."""

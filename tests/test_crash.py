@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import random_bytes, write
+from conftest import next_spare_catalog, random_bytes, write
 from svidok.home import Home
 
 CLI = [sys.executable, "-m", "svidok"]
@@ -114,6 +114,7 @@ def test_kill_while_batches_commit_one_behind_another(tmp_path: Path) -> None:
     span = time.perf_counter() - start
     for trial in range(3):
         home = tmp_path / f"home-{trial}"
+        next_spare_catalog()  # each home its own catalog database (PostgreSQL runs)
         assert _svidok(home, "init").returncode == 0
         proc = subprocess.Popen(
             [*CLI, "--home", str(home), *_ingest_args(src)],
