@@ -270,3 +270,17 @@ def test_a_case_limited_token_cannot_create_cases(
     with pytest.raises(AccessDenied, match="limited"):
         work.create_case(scoped, {"reference": "NEW-1", "title": "x"})
     assert work.home.ledger.size == before
+
+
+def test_history_pages(work: Casework, team: dict[str, Actor], case: str) -> None:
+    t = team["taras"]
+    place = work.create(t, case, "place", {"name": "v0"})
+    for n in range(1, 6):
+        work.update(t, case, place.id, {"name": f"v{n}"})
+    whole = work.history(team["viktor"], case, place.id)
+    assert len(whole) == 6
+    page = work.history(team["viktor"], case, place.id, limit=2, offset=3)
+    assert [h.index for h in page] == [h.index for h in whole[3:5]]
+    assert work.history(team["viktor"], case, place.id, offset=10) == []
+    with pytest.raises(NotFound):
+        work.history(team["viktor"], case, "00000000-0000-4000-8000-000000000000")

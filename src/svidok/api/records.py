@@ -118,10 +118,17 @@ def _add_kind(segment: str, kind: str) -> None:
             )
 
     def record_history(
-        state: State, actor: ActorDep, case: UUID, record: UUID
+        state: State,
+        actor: ActorDep,
+        case: UUID,
+        record: UUID,
+        limit: Limit = 100,
+        offset: Offset = 0,
     ) -> list[HistoryEntry]:
+        """Who changed what, when: the record's ledger entries, oldest first, a page of
+        them (``limit`` from ``offset``)."""
         record_of(state, actor, case, kind, record)
-        return state.work.history(actor, str(case), str(record))
+        return state.work.history(actor, str(case), str(record), limit=limit, offset=offset)
 
     def list_assessments(
         state: State,

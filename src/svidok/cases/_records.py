@@ -357,25 +357,33 @@ class RecordOps(Base):
             return str(row.object_id)
 
     # ------------------------------------------------------------------ history
-    def history(self, actor: Actor, case_id: str, record: str) -> list[HistoryEntry]:
-        """Every ledger entry that concerns the record (or the case), oldest first.
-        Protected values show as ``"(protected)"`` to those who may not see them."""
+    def history(
+        self,
+        actor: Actor,
+        case_id: str,
+        record: str,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[HistoryEntry]:
+        """The ledger entries that concern the record, oldest first (``limit`` of them from
+        ``offset``; all by default). Protected values show as ``"(protected)"`` to those
+        who may not see them."""
         with self._reading() as conn:
             granted = self._require(conn, actor, case_id)
-            rows = (
-                conn.execute(
-                    select(s.entries.c.idx)
-                    .where(s.entries.c.case_id == case_id, s.entries.c.record_id == record)
-                    .order_by(s.entries.c.idx)
-                )
-                .scalars()
-                .all()
+            self._row(conn, case_id, record)  # NotFound unless a record of this case
+            query = (
+                select(s.entries.c.idx)
+                .where(s.entries.c.case_id == case_id, s.entries.c.record_id == record)
+                .order_by(s.entries.c.idx)
+                .offset(max(offset, 0))
             )
+            if limit is not None:
+                query = query.limit(_limit(limit))
+            rows = conn.execute(query).scalars().all()
             kind = conn.execute(
                 select(s.records.c.kind).where(s.records.c.id == record)
             ).scalar_one_or_none()
-        if not rows:
-            raise NotFound("no such record in this case")
         out = []
         for index in rows:
             entry = self.home.ledger.entry(index)
