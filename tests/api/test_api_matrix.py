@@ -165,6 +165,9 @@ EXPECTED: dict[str, Rule] = {
     f"GET {V}/cases/{{case}}/items/{{record}}/receipt": Rule(
         ALL, lambda w, c, r: {"record": c.evidence}
     ),
+    f"GET {V}/cases/{{case}}/items/{{record}}/metadata": Rule(
+        ALL, lambda w, c, r: {"record": c.evidence}
+    ),
     f"GET {V}/ledger/checkpoint": Rule(ALL, _same()),
     f"GET {V}/ledger/verify": Rule(ALL, _same()),
     f"GET {V}/ledger/entries/{{index}}/receipt": Rule(ALL, lambda w, c, r: {"index": c.entry}),

@@ -284,3 +284,26 @@ def test_history_pages(work: Casework, team: dict[str, Actor], case: str) -> Non
     assert work.history(team["viktor"], case, place.id, offset=10) == []
     with pytest.raises(NotFound):
         work.history(team["viktor"], case, "00000000-0000-4000-8000-000000000000")
+
+
+def test_evidence_metadata_shows_this_case_s_provenance_only(
+    work: Casework, team: dict[str, Actor], case: str, home: Home, tmp_path: Path
+) -> None:
+    evidence = tmp_path / "same.txt"
+    evidence.write_text("Свідчення: 06:40\n", encoding="utf-8")
+    other = work.create_case(team["outsider"], {"reference": "OTHER-4", "title": "Another"})
+    secret = IngestOptions(case="OTHER-4", collector="outsider", source="their informant")
+    run_ingest(home, evidence, options=secret)
+    mine = IngestOptions(case="UA-2022-BUCHA", collector="taras", source="our NGO")
+    obj = run_ingest(home, evidence, options=mine).outcomes[0].object_id
+    assert obj is not None
+    item = work.create(team["taras"], case, "item", {"title": "Statement", "object": obj})
+    info = work.evidence(team["viktor"], case, item.id)
+    assert info.object == obj and info.sha256 == obj.removeprefix("sha256:")
+    assert info.media_type.startswith("text/plain") and info.size == evidence.stat().st_size
+    assert [(a.collector, a.source) for a in info.acquisitions] == [("taras", "our NGO")]
+    assert info.acquisitions[0].path.endswith("same.txt")
+    assert info.extractions and info.extractions[0].metadata["encoding"]
+    other_item = work.create(team["outsider"], other.id, "item", {"title": "x", "object": obj})
+    theirs = work.evidence(team["outsider"], other.id, other_item.id)
+    assert [a.source for a in theirs.acquisitions] == ["their informant"]

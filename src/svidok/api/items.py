@@ -24,7 +24,7 @@ from svidok.api.records import record_of
 from svidok.cases.access import Actor, Permission
 from svidok.cases.fields import ItemKind
 from svidok.cases.service import NotFound
-from svidok.cases.views import RecordView
+from svidok.cases.views import EvidenceView, RecordView
 from svidok.catalog import schema
 from svidok.errors import IntakeError
 
@@ -168,6 +168,15 @@ def download_original(state: State, actor: ActorDep, case: UUID, record: UUID) -
         media_type="application/octet-stream",
         headers={**headers, "X-Media-Type": media_type},
     )
+
+
+@router.get("/cases/{case}/items/{record}/metadata")
+def item_metadata(state: State, actor: ActorDep, case: UUID, record: UUID) -> EvidenceView:
+    """The original's SHA-256, size and media type, how it was acquired for this case
+    (provenance), and the metadata extracted from it. Reading it is not a view of the
+    evidence's content, so it writes no ledger entry."""
+    record_of(state, actor, case, "item", record)
+    return state.work.evidence(actor, str(case), str(record))
 
 
 @router.get(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -27,7 +28,10 @@ from svidok.cases.fields import (
     sort_key,
 )
 from svidok.cases.views import (
+    Acquisition,
     AssessmentStatus,
+    EvidenceView,
+    Extraction,
     HistoryEntry,
     LinkView,
     Page,
@@ -36,6 +40,7 @@ from svidok.cases.views import (
 )
 from svidok.catalog import schema as s
 from svidok.catalog.casework import merged
+from svidok.catalog.projection import display_path
 
 LINK_KINDS = {
     "item-incident": ("item", "incident"),  # role: what the item shows
@@ -355,6 +360,63 @@ class RecordOps(Base):
             data = {"case": case_id, "record": record, "object": row.object_id, "action": action}
             self._write([self._draft("access", actor, data)])
             return str(row.object_id)
+
+    def evidence(self, actor: Actor, case_id: str, record: str) -> EvidenceView:
+        """An item's original as stored: digest, size, type, its acquisitions for this case
+        (never those of other cases) and the metadata extracted from it."""
+        with self._reading() as conn:
+            self._require(conn, actor, case_id)
+            row = self._row(conn, case_id, record)
+            if row.kind != "item" or row.object_id is None:
+                raise NotFound("this record holds no evidence file")
+            obj = conn.execute(select(s.objects).where(s.objects.c.id == row.object_id)).first()
+            if obj is None:
+                raise NotFound("the item's object is not in the catalog")
+            reference = conn.execute(
+                select(s.cases.c.reference).where(s.cases.c.id == case_id)
+            ).scalar_one()
+            a = s.acquisitions.c
+            acquisitions = conn.execute(
+                select(s.acquisitions)
+                .where(a.object_id == obj.id, a.case_name.in_([case_id, reference]))
+                .order_by(a.entry)
+            ).all()
+            extractions = conn.execute(
+                select(s.extractions)
+                .where(s.extractions.c.object_id == obj.id)
+                .order_by(s.extractions.c.entry)
+            ).all()
+        return EvidenceView(
+            object=obj.id,
+            sha256=obj.id.removeprefix("sha256:"),
+            size=obj.size,
+            media_type=obj.media_type,
+            logical_path=obj.logical_path,
+            first_entry=obj.first_entry,
+            acquisitions=[
+                Acquisition(
+                    entry=r.entry,
+                    collector=r.collector,
+                    source=r.source,
+                    note=r.note,
+                    path=display_path(json.loads(r.path)),
+                    name=r.name,
+                    size=r.size,
+                    acquired_at=r.acquired_at,
+                )
+                for r in acquisitions
+            ],
+            extractions=[
+                Extraction(
+                    status=r.status,
+                    extractor=r.extractor,
+                    media_type=r.media_type,
+                    metadata=json.loads(r.metadata),
+                    errors=json.loads(r.errors),
+                )
+                for r in extractions
+            ],
+        )
 
     # ------------------------------------------------------------------ history
     def history(

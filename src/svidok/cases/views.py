@@ -168,3 +168,37 @@ class RecordFilter(_View):
     time_from: str | None = None  # overlapping this range
     time_to: str | None = None
     text: str | None = None  # in the title or name
+
+
+class Extraction(_View):
+    status: str
+    extractor: str
+    media_type: str
+    metadata: dict[str, Any]
+    errors: list[str]
+
+
+class Acquisition(_View):
+    """One receipt of the bytes for this case: who, from where, when (the ledger entry)."""
+
+    entry: int
+    collector: str
+    source: str | None
+    note: str | None
+    path: str  # display form of the original path (docs/formats.md, path values)
+    name: str
+    size: int
+    acquired_at: str
+
+
+class EvidenceView(_View):
+    """What the store and the ledger say about an item's original."""
+
+    object: str  # sha256:<hex>
+    sha256: str
+    size: int
+    media_type: str
+    logical_path: str
+    first_entry: int  # the ledger entry that stored it
+    acquisitions: list[Acquisition]  # those made for this case only
+    extractions: list[Extraction]
