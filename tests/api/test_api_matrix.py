@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -22,6 +22,7 @@ from svidok.api.deps import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE
 from svidok.api.records import COLLECTIONS
 from svidok.auth import tokens, totp
 from svidok.cases.access import Role
+from svidok.home import Home
 
 from .conftest import MINIMAL, OPERATOR, PASSWORD, PEOPLE, ROLES, CaseIds, World, error_code
 
@@ -144,6 +145,13 @@ EXPECTED: dict[str, Rule] = {
     f"DELETE {V}/cases/{{case}}/members/{{user}}": Rule(MANAGE, _new_member),
     f"GET {V}/users": Rule(NOBODY, _same()),
     f"POST {V}/users": Rule(NOBODY, _users_post),
+    f"GET {V}/users/{{user}}": Rule(NOBODY, lambda w, c, r: {"user": c.owner}),
+    f"PATCH {V}/users/{{user}}": Rule(
+        NOBODY, lambda w, c, r: {"user": c.owner, "json": {"display_name": "Renamed"}}
+    ),
+    f"PUT {V}/users/{{user}}/password": Rule(
+        NOBODY, lambda w, c, r: {"user": c.owner, "json": {"password": PASSWORD}}
+    ),
     f"GET {V}/cases/{{case}}/links": Rule(ALL, _case_only),
     f"POST {V}/cases/{{case}}/links": Rule(
         ANNOTATE,
@@ -281,6 +289,28 @@ def test_administrators_manage_users(world: World, client: TestClient) -> None:
         f"{V}/users", headers=admin, json={"username": "newbie", "password": PASSWORD}
     )
     assert made.status_code == 201 and made.json()["username"] == "newbie"
+    newbie = made.json()["id"]
+    assert client.get(f"{V}/users/{newbie}", headers=admin).json()["username"] == "newbie"
+    renamed = client.patch(f"{V}/users/{newbie}", headers=admin, json={"display_name": "N. B."})
+    assert renamed.status_code == 200 and renamed.json()["display_name"] == "N. B."
+    # a disabled user's token stops working at once, and its revocation is in the ledger
+    info, text = world.auth.create_token(UUID(newbie), None, timedelta(days=1))
+    world.work.issue_token(OPERATOR, newbie, info.token_id, None, "2099-01-01T00:00:00Z")
+    as_newbie = {"Authorization": f"Bearer {text}"}
+    assert client.get(f"{V}/me", headers=as_newbie).status_code == 200
+    off = client.patch(f"{V}/users/{newbie}", headers=admin, json={"disabled": True})
+    assert off.status_code == 200 and off.json()["disabled"] is True
+    assert client.get(f"{V}/me", headers=as_newbie).status_code == 401
+    with Home.open(world.home_path) as fresh:  # the app appended through its own handle
+        revoked = [e for e in fresh.ledger.iter_entries() if e.type == "token.revoke"]
+    assert revoked and revoked[-1].data["token"] == info.token_id
+    myself = world.users["ada"]
+    refused = client.patch(f"{V}/users/{myself}", headers=admin, json={"disabled": True})
+    assert refused.status_code == 422
+    weak = client.put(f"{V}/users/{newbie}/password", headers=admin, json={"password": "x"})
+    assert weak.status_code == 422
+    reset = client.put(f"{V}/users/{newbie}/password", headers=admin, json={"password": PASSWORD})
+    assert reset.status_code == 204
     # an administrator manages, but does not read evidence (need to know)
     denied = client.get(f"{V}/cases/{world.own.id}/items", headers=admin)
     assert denied.status_code == 403 and error_code(denied) == "forbidden"

@@ -6,7 +6,7 @@ from uuid import UUID
 
 from fastapi import APIRouter, Response
 
-from svidok.api.deps import ActorDep, AdminDep, State
+from svidok.api.deps import ActorDep, AdminDep, ApiState, State
 from svidok.api.errors import ERROR_RESPONSES
 from svidok.api.models import (
     CaseCreate,
@@ -15,9 +15,12 @@ from svidok.api.models import (
     MemberGrant,
     MemberView,
     Offset,
+    PasswordReset,
+    UserChange,
     UserCreate,
 )
-from svidok.cases.service import NotFound
+from svidok.cases.access import Actor
+from svidok.cases.service import CaseworkError, NotFound
 from svidok.cases.views import CaseView, Page, UserView
 
 router = APIRouter(responses=ERROR_RESPONSES)
@@ -108,3 +111,46 @@ def create_user(state: State, admin: AdminDep, body: UserCreate) -> UserView:
         )
     state.auth.set_password(UUID(user.id), body.password)
     return user
+
+
+@router.get("/users/{user}", tags=["users"])
+def get_user(state: State, _admin: AdminDep, user: UUID) -> UserView:
+    return state.work.user(str(user))
+
+
+def _end_access(state: ApiState, admin: Actor, user: UUID) -> None:
+    """Every session and API token of the user ends; the token revocations are recorded."""
+    live = [t.token_id for t in state.auth.list_tokens(user) if t.revoked is None]
+    state.auth.revoke_all(user)
+    with state.writing():
+        for token_id in live:
+            state.work.revoke_token(admin, token_id)
+
+
+@router.patch("/users/{user}", tags=["users"])
+def change_user(state: State, admin: AdminDep, user: UUID, body: UserChange) -> UserView:
+    """Change a user's name shown, administrator flag or disabled flag (a ``user.update``
+    entry). Disabling ends the user's sessions and revokes their API tokens at once."""
+    changes = body.model_dump(exclude_none=True)
+    if not changes:
+        raise CaseworkError("name at least one of display_name, admin, disabled")
+    if str(user) == admin.user_id and (changes.get("disabled") or changes.get("admin") is False):
+        raise CaseworkError("administrators cannot disable themselves or drop their own role")
+    with state.writing():
+        view = state.work.set_user(admin, str(user), **changes)
+    if changes.get("disabled"):
+        _end_access(state, admin, user)
+    return view
+
+
+@router.put("/users/{user}/password", status_code=204, tags=["users"])
+def reset_password(state: State, admin: AdminDep, user: UUID, body: PasswordReset) -> Response:
+    """Set a new password for a user (who has forgotten theirs, or whose account may be in
+    other hands): every session and API token of the user ends."""
+    from svidok.auth.passwords import check_policy
+
+    check_policy(body.password)
+    state.work.user(str(user))  # 404 for an unknown user, before anything changes
+    state.auth.set_password(user, body.password)
+    _end_access(state, admin, user)
+    return Response(status_code=204)

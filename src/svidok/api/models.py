@@ -49,6 +49,19 @@ class UserCreate(_Body):
     password: Annotated[str, Field(min_length=1, max_length=1024)]
 
 
+class UserChange(_Body):
+    """Some of: the name shown, administrator or not, disabled or not. Disabling ends
+    every session and revokes every API token of the user."""
+
+    display_name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
+    admin: bool | None = None
+    disabled: bool | None = None
+
+
+class PasswordReset(_Body):
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
 class LinkCreate(_Body):
     kind: Annotated[str, Field(max_length=40)]
     from_id: Annotated[str, Field(max_length=36)]
