@@ -282,3 +282,30 @@ def test_threads_sharing_one_ledger_take_turns(tmp_path: Path, signer: Signer) -
     assert sorted(e.data["n"] for e in ledger.iter_entries()) == sorted(
         k * 100 + i for k in range(4) for i in range(20)
     )
+
+
+def test_a_signing_stopped_between_its_two_writes_is_completed(
+    tmp_path: Path, signer: Signer
+) -> None:
+    """sign() stores checkpoints/<size>.note, then replaces `checkpoint`: a kill in between
+    leaves the stored one ahead. The next writer makes it the latest, and never signs
+    anything inconsistent with it."""
+    ledger = _new(tmp_path, signer)
+    _append(ledger, 3)
+    older = (tmp_path / "ledger" / "checkpoint").read_bytes()
+    _append(ledger, 4, start=3)
+    (tmp_path / "ledger" / "checkpoint").write_bytes(older)  # as if stopped mid-sign
+    again = Ledger(tmp_path / "ledger", ORIGIN, signer.verifier(), signer)
+    latest = again.latest_checkpoint()
+    assert latest is not None and latest.checkpoint.size == 3
+    with again.locked():
+        completed = again.latest_checkpoint()
+        assert completed is not None and completed.checkpoint.size == 7
+    # a ledger cut back below the stored checkpoint is refused, not signed again
+    (tmp_path / "ledger" / "checkpoint").write_bytes(older)
+    data = (tmp_path / "ledger" / "entries.jsonl").read_bytes()
+    lines = data.split(b"\n")
+    (tmp_path / "ledger" / "entries.jsonl").write_bytes(b"\n".join(lines[:5]) + b"\n")
+    cut = Ledger(tmp_path / "ledger", ORIGIN, signer.verifier(), signer)
+    with pytest.raises(LedgerCorruptError), cut.locked():
+        pass

@@ -37,6 +37,7 @@ from svidok.errors import (
     LedgerCorruptError,
     LedgerError,
     LedgerLockedError,
+    SvidokError,
 )
 from svidok.ledger.checkpoint import Checkpoint, Receipt, open_checkpoint, sign_checkpoint
 from svidok.ledger.entries import Draft, Entry, format_time, utc_now
@@ -261,7 +262,7 @@ class Ledger:
         if self.end > self._file_size():
             self._reset_cache()
         torn = self.refresh()
-        latest = self.latest_checkpoint()
+        latest = self._complete_signing()
         if latest is not None and self.size < latest.checkpoint.size:
             raise LedgerCorruptError(
                 f"the ledger holds {self.size} valid entries but a checkpoint was signed for "
@@ -277,6 +278,30 @@ class Ledger:
                 fh.truncate(torn.offset)
                 os.fsync(fh.fileno())
         self._write_cache()
+
+    def _complete_signing(self) -> SignedCheckpoint | None:
+        """The latest checkpoint, after finishing a signing that a crash interrupted.
+
+        ``sign`` stores ``checkpoints/<size>.note`` before it replaces ``checkpoint``: a
+        stop in between leaves the newest stored checkpoint ahead of the latest. It is our
+        own signed checkpoint (checked here), so it becomes the latest; later signing is
+        then checked against it, so the log never signs anything inconsistent with it."""
+        latest = self.latest_checkpoint()
+        newest = max((self.dir / "checkpoints").glob("*.note"), default=None)
+        if newest is None or not newest.name[:-5].isdigit():
+            return latest
+        size = int(newest.name[:-5])
+        if latest is not None and size <= latest.checkpoint.size:
+            return latest
+        try:
+            note = newest.read_text(encoding="utf-8")
+            found = SignedCheckpoint(open_checkpoint(note, self.verifier), note)
+        except (OSError, UnicodeDecodeError, SvidokError):
+            return latest  # not ours or damaged: left for `svidok verify` to report
+        if found.checkpoint.size != size or found.checkpoint.origin != self.origin:
+            return latest
+        atomic_write(self.dir / "checkpoint", note.encode("utf-8"))
+        return found
 
     def _require_lock(self) -> None:
         if self._lock_fd is None:
