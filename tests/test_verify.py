@@ -12,6 +12,7 @@ from sqlalchemy import text
 from conftest import random_bytes, run_ingest, write
 from svidok.home import Home
 from svidok.ledger.entries import Draft
+from svidok.store import NewObject
 from svidok.verify import VerifyReport, verify
 
 
@@ -91,15 +92,17 @@ def test_planted_object_is_found(filled: Home, tmp_path: Path) -> None:
     digest = sha256(b"planted")
     content = write(filled.path / "work" / "planted.bin", b"planted")
     filled.store.add_object(
-        f"sha256:{digest}",
-        content,
-        digest_hex=digest,
-        size=7,
-        logical_name="original",
-        created=datetime.now(UTC),
-        message="x",
-        user_name="intruder",
-        user_address=None,
+        NewObject(
+            f"sha256:{digest}",
+            content,
+            digest_hex=digest,
+            size=7,
+            logical_name="original",
+            created=datetime.now(UTC),
+            message="x",
+            user_name="intruder",
+            user_address=None,
+        ),
         staging_dir=filled.path / "work",
     )
     report = _verify(filled.path)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from svidok.errors import ObjectExistsError
-from svidok.store import OcflStore
+from svidok.store import NewObject, OcflStore
 
 WATCHED = ("rename", "mkdir", "open", "write", "fsync", "chmod", "rmdir", "close", "stat")
 
@@ -57,15 +57,17 @@ def main() -> None:
     calls = install_killer(int(args["kill_at"])) if args.get("kill_at") else [0]
     try:
         path = store.add_object(
-            OcflStore.object_id(digest),
-            incoming,
-            digest_hex=digest,
-            size=len(data),
-            logical_name=args.get("name", "original.bin"),
-            created=datetime(2024, 5, 1, tzinfo=UTC),
-            message="concurrent add",
-            user_name=f"worker {os.getpid()}",
-            user_address=None,
+            NewObject(
+                OcflStore.object_id(digest),
+                incoming,
+                digest_hex=digest,
+                size=len(data),
+                logical_name=args.get("name", "original.bin"),
+                created=datetime(2024, 5, 1, tzinfo=UTC),
+                message="concurrent add",
+                user_name=f"worker {os.getpid()}",
+                user_address=None,
+            ),
             staging_dir=Path(args["staging"]),
             durable=args.get("durable", True),
         )

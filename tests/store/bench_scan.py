@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from svidok._fs import syncfs
-from svidok.store import OcflStore, StoreProblem
+from svidok.store import NewObject, OcflStore, StoreProblem
 
 HERE = Path(__file__).resolve().parent
 VENV_BIN = Path(sys.executable).parent
@@ -49,15 +49,17 @@ def build(root: Path, count: int, size: int) -> None:
                     h.update(chunk)
         digest = h.hexdigest()
         store.add_object(
-            OcflStore.object_id(digest),
-            f,
-            digest_hex=digest,
-            size=size,
-            logical_name="original.bin",
-            created=datetime.now(UTC),
-            message="bench",
-            user_name="bench",
-            user_address=None,
+            NewObject(
+                OcflStore.object_id(digest),
+                f,
+                digest_hex=digest,
+                size=size,
+                logical_name="original.bin",
+                created=datetime.now(UTC),
+                message="bench",
+                user_name="bench",
+                user_address=None,
+            ),
             staging_dir=staging,
             durable=False,
         )

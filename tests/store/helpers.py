@@ -16,7 +16,7 @@ import ocfl
 from ocfl.validator import Validator
 
 import svidok
-from svidok.store import OcflStore, StoreProblem
+from svidok.store import NewObject, OcflStore, StoreProblem
 
 from .ocfl_py_validate import register
 
@@ -47,7 +47,9 @@ def put(
     }
     args.update(kwargs)
     object_id = OcflStore.object_id(digest)
-    return object_id, store.add_object(object_id, incoming, **args)
+    staging_dir, durable = args.pop("staging_dir"), args.pop("durable", True)
+    new = NewObject(object_id, incoming, **args)  # type: ignore[arg-type]
+    return object_id, store.add_object(new, staging_dir=staging_dir, durable=durable)  # type: ignore[arg-type]
 
 
 def errors(problems: list[StoreProblem]) -> list[StoreProblem]:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from svidok.errors import ObjectExistsError, StoreError
-from svidok.store import OcflStore, StoreProblem
+from svidok.store import NewObject, OcflStore, StoreProblem
 from svidok.store.ocfl import ObjectBatch, PreparedObject
 
 from .helpers import WHEN, ocfl_py_root, put
@@ -36,15 +36,17 @@ def _prepare(batch: ObjectBatch, staging: Path, data: bytes, name: str = "x") ->
     incoming.write_bytes(data)
     digest = hashlib.sha256(data).hexdigest()
     return batch.prepare(
-        OcflStore.object_id(digest),
-        incoming,
-        digest_hex=digest,
-        size=len(data),
-        logical_name=f"original-{name}.bin",
-        created=WHEN,
-        message="batch test",
-        user_name="Svidok test",
-        user_address=None,
+        NewObject(
+            OcflStore.object_id(digest),
+            incoming,
+            digest_hex=digest,
+            size=len(data),
+            logical_name=f"original-{name}.bin",
+            created=WHEN,
+            message="batch test",
+            user_name="Svidok test",
+            user_address=None,
+        ),
     )
 
 
@@ -142,15 +144,17 @@ def test_content_and_staging_inside_the_store_refused(store: OcflStore, tmp_path
     digest = hashlib.sha256(b"inside").hexdigest()
     with store.batch(staging) as batch, pytest.raises(StoreError, match="inside the store"):
         batch.prepare(
-            OcflStore.object_id(digest),
-            inside,
-            digest_hex=digest,
-            size=6,
-            logical_name="original.bin",
-            created=WHEN,
-            message="m",
-            user_name="u",
-            user_address=None,
+            NewObject(
+                OcflStore.object_id(digest),
+                inside,
+                digest_hex=digest,
+                size=6,
+                logical_name="original.bin",
+                created=WHEN,
+                message="m",
+                user_name="u",
+                user_address=None,
+            ),
         )
     assert inside.read_bytes() == b"inside"
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from svidok.store import OcflStore, StoreProblem
+from svidok.store import NewObject, OcflStore, StoreProblem
 
 from .helpers import HERE, ocfl_py_root, subprocess_env
 
@@ -65,15 +65,17 @@ def check_after_kill(store: OcflStore, data: bytes, incoming: Path, staging: Pat
         # finish the interrupted add, as intake would at start-up
         digest = hashlib.sha256(data).hexdigest()
         store.add_object(
-            object_id,
-            copies[0],
-            digest_hex=digest,
-            size=len(data),
-            logical_name="original.bin",
-            created=datetime(2024, 5, 2, tzinfo=UTC),
-            message="recovered after a crash",
-            user_name="test",
-            user_address=None,
+            NewObject(
+                object_id,
+                copies[0],
+                digest_hex=digest,
+                size=len(data),
+                logical_name="original.bin",
+                created=datetime(2024, 5, 2, tzinfo=UTC),
+                message="recovered after a crash",
+                user_name="test",
+                user_address=None,
+            ),
             staging_dir=staging,
         )
         assert store.validate_object(final) == []

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from svidok.errors import ObjectExistsError, ObjectNotFoundError, PathEscapeError, StoreError
-from svidok.store import OcflStore
+from svidok.store import NewObject, OcflStore
 
 from .helpers import WHEN, errors, ocfl_py_object, put
 
@@ -234,15 +234,17 @@ def test_content_is_moved_not_copied(store: OcflStore, staging: Path) -> None:
     inode = incoming.stat().st_ino
     object_id = OcflStore.object_id(hashlib.sha256(b"big original").hexdigest())
     path = store.add_object(
-        object_id,
-        incoming,
-        digest_hex=object_id[7:],
-        size=12,
-        logical_name="original",
-        created=WHEN,
-        message="m",
-        user_name="u",
-        user_address=None,
+        NewObject(
+            object_id,
+            incoming,
+            digest_hex=object_id[7:],
+            size=12,
+            logical_name="original",
+            created=WHEN,
+            message="m",
+            user_name="u",
+            user_address=None,
+        ),
         staging_dir=staging,
     )
     assert not incoming.exists()
@@ -275,6 +277,12 @@ def test_add_refuses_bad_arguments(store: OcflStore, staging: Path) -> None:
         "user_address": None,
         "staging_dir": staging,
     }
+
+    def add(oid: str, content: Path, **values: object) -> Path:
+        staging_dir = values.pop("staging_dir")
+        new = NewObject(oid, content, **values)  # type: ignore[arg-type]
+        return store.add_object(new, staging_dir=staging_dir)  # type: ignore[arg-type]
+
     object_id = OcflStore.object_id(digest)
     cases: list[tuple[str, dict[str, object], str]] = [
         (object_id, {"digest_hex": DIGEST}, "does not match"),
@@ -293,19 +301,19 @@ def test_add_refuses_bad_arguments(store: OcflStore, staging: Path) -> None:
     ]
     for oid, change, message in cases:
         with pytest.raises(StoreError, match=message):
-            store.add_object(oid, incoming, **{**good, **change})  # type: ignore[arg-type]
+            add(oid, incoming, **{**good, **change})
         assert incoming.read_bytes() == b"abc"
     inside = store.root / "incoming"
     inside.write_bytes(b"abc")
     with pytest.raises(StoreError, match="must not be inside the store"):
-        store.add_object(object_id, inside, **good)  # type: ignore[arg-type]
+        add(object_id, inside, **good)
     with pytest.raises(StoreError, match="must not be inside the store"):
-        store.add_object(object_id, incoming, **{**good, "staging_dir": store.root})  # type: ignore[arg-type]
+        add(object_id, incoming, **{**good, "staging_dir": store.root})
     inside.unlink()
     link = staging / "link"
     link.symlink_to(incoming)
     with pytest.raises(StoreError, match="not a regular file"):
-        store.add_object(object_id, link, **good)  # type: ignore[arg-type]
+        add(object_id, link, **good)
     assert not store.has_object(object_id)
     assert sorted(p.name for p in staging.iterdir()) == ["incoming", "link"]
 
@@ -325,15 +333,17 @@ def test_failure_while_building_puts_the_file_back(
     digest = hashlib.sha256(b"keep me").hexdigest()
     with pytest.raises(OSError, match="No space"):
         store.add_object(
-            OcflStore.object_id(digest),
-            incoming,
-            digest_hex=digest,
-            size=7,
-            logical_name="original",
-            created=WHEN,
-            message="m",
-            user_name="u",
-            user_address=None,
+            NewObject(
+                OcflStore.object_id(digest),
+                incoming,
+                digest_hex=digest,
+                size=7,
+                logical_name="original",
+                created=WHEN,
+                message="m",
+                user_name="u",
+                user_address=None,
+            ),
             staging_dir=staging,
         )
     assert incoming.read_bytes() == b"keep me"

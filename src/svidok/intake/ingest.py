@@ -37,7 +37,7 @@ from svidok.intake.extract import Extraction, ExtractorPool
 from svidok.intake.receive import Received, receive
 from svidok.intake.walk import Candidate, walk
 from svidok.ledger.entries import Draft, JSONValue, canonical_json, format_time
-from svidok.store.ocfl import ObjectBatch, OcflStore, PreparedObject
+from svidok.store.ocfl import NewObject, ObjectBatch, OcflStore, PreparedObject
 from svidok.textsafe import escape_bytes, escape_text, path_value
 
 Status = Literal["preserved", "already-preserved", "linked", "skipped", "failed"]
@@ -432,15 +432,16 @@ def _prepare(
         logical = "original" + extension_for(r.media_type)
         try:
             obj = objects.prepare(
-                object_id,
-                r.staged,
-                digest_hex=r.digest,
-                size=r.size,
-                logical_name=logical,
-                created=datetime.now(UTC),
-                message=f"Received from {options.source or 'collector'}",
-                user_name=options.collector,
-                user_address=None,
+                NewObject(
+                    object_id,
+                    r.staged,
+                    digest_hex=r.digest,
+                    size=r.size,
+                    logical_name=logical,
+                    created=datetime.now(UTC),
+                    message=f"Received from {options.source or 'collector'}",
+                    user_name=options.collector,
+                )
             )
         except ObjectExistsError:
             continue

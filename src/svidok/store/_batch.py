@@ -16,7 +16,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from datetime import datetime
 from pathlib import Path
 
 from svidok.errors import StoreError
@@ -53,19 +52,7 @@ class ObjectBatch:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def prepare(
-        self,
-        object_id: str,
-        content_file: Path,
-        *,
-        digest_hex: str,
-        size: int,
-        logical_name: str,
-        created: datetime,
-        message: str,
-        user_name: str,
-        user_address: str | None,
-    ) -> PreparedObject:
+    def prepare(self, new: _write.NewObject) -> PreparedObject:
         """Build one object (arguments and checks of :meth:`OcflStore.add_object`).
 
         Raises ObjectExistsError if the store holds it already. The content file is moved
@@ -75,19 +62,11 @@ class ObjectBatch:
             raise StoreError("the batch is closed")
         if self._moved:
             raise StoreError("a batch cannot prepare objects once it has placed some")
-        inventory = _write.new_inventory(
-            object_id,
-            digest_hex=digest_hex,
-            size=size,
-            logical_name=logical_name,
-            created=created,
-            message=message,
-            user_name=user_name,
-            user_address=user_address,
-        )
+        inventory = _write.new_inventory(new)
+        object_id, logical_name = new.object_id, new.logical_name
         _write.refuse_existing(self._root, self._layout, object_id, self._root_fd)
-        content_file = Path(content_file)
-        cst = _write.check_content(self._root, content_file, size, self._device)
+        content_file = Path(new.content_file)
+        cst = _write.check_content(self._root, content_file, new.size, self._device)
         if content_file.parent != self._staging:  # the staging folder itself is checked once
             _write.check_content_outside(self._root, content_file)
         inv_bytes = inventory.to_bytes()

@@ -70,18 +70,30 @@ def _write_new(dir_fd: int, name: str, data: bytes, *, durable: bool, mode: int 
         os.close(fd)
 
 
-def new_inventory(
-    object_id: str,
-    *,
-    digest_hex: str,
-    size: int,
-    logical_name: str,
-    created: datetime,
-    message: str,
-    user_name: str,
-    user_address: str | None,
-) -> Inventory:
+@dataclass(frozen=True)
+class NewObject:
+    """The v1 of a new object: the content file to move in, and what the inventory says.
+
+    ``content_file`` must be on the store's file system; it is moved, not copied.
+    ``created``, ``message``, ``user_name`` and ``user_address`` become the version's
+    entry in the inventory (OCFL 1.1 §3.5.3.1)."""
+
+    object_id: str
+    content_file: Path
+    digest_hex: str
+    size: int
+    logical_name: str
+    created: datetime
+    message: str
+    user_name: str
+    user_address: str | None = None
+
+
+def new_inventory(new: NewObject) -> Inventory:
     """Check the arguments of :meth:`OcflStore.add_object`; the new object's inventory."""
+    object_id, digest_hex, size = new.object_id, new.digest_hex, new.size
+    logical_name, message = new.logical_name, new.message
+    user_name, user_address = new.user_name, new.user_address
     require_id(object_id)
     if object_id != object_id_for(digest_hex):
         raise StoreError(f"object id {object_id} does not match the digest {digest_hex}")
@@ -104,7 +116,7 @@ def new_inventory(
             digest_algorithm=DIGEST_ALGORITHM,
             digest=digest_hex.lower(),
             logical_path=logical_name,
-            created=created,
+            created=new.created,
             message=message,
             user_name=user_name,
             user_address=user_address,
@@ -187,35 +199,19 @@ def check_content_outside(root: Path, content_file: Path) -> None:
 def prepare(
     root: Path,
     layout: HashedNTupleLayout,
-    object_id: str,
-    content_file: Path,
+    new: NewObject,
     *,
-    digest_hex: str,
-    size: int,
-    logical_name: str,
-    created: datetime,
-    message: str,
-    user_name: str,
-    user_address: str | None,
     staging_dir: Path,
     durable: bool,
 ) -> PreparedObject:
     """Check the arguments of :meth:`OcflStore.add_object`, then build the object in staging."""
-    inventory = new_inventory(
-        object_id,
-        digest_hex=digest_hex,
-        size=size,
-        logical_name=logical_name,
-        created=created,
-        message=message,
-        user_name=user_name,
-        user_address=user_address,
-    )
+    inventory = new_inventory(new)
+    object_id, digest_hex, logical_name = new.object_id, new.digest_hex, new.logical_name
     refuse_existing(root, layout, object_id)
-    content_file = Path(content_file)
+    content_file = Path(new.content_file)
     staging_dir = Path(staging_dir)
     rst = check_staging(root, staging_dir)
-    cst = check_content(root, content_file, size, rst.st_dev)
+    cst = check_content(root, content_file, new.size, rst.st_dev)
     check_content_outside(root, content_file)
     inv_bytes = inventory.to_bytes()
     work = Path(

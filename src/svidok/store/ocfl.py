@@ -28,7 +28,6 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import BinaryIO
 
@@ -39,6 +38,7 @@ from svidok.store import _content, _read, _root, _scan, _write
 from svidok.store._batch import ObjectBatch as ObjectBatch
 from svidok.store._read import LogicalFile as LogicalFile
 from svidok.store._read import ObjectInfo as ObjectInfo
+from svidok.store._write import NewObject as NewObject
 from svidok.store._write import PreparedObject as PreparedObject
 from svidok.store.layout import HashedNTupleLayout
 from svidok.store.problems import ProblemKind as ProblemKind
@@ -136,22 +136,8 @@ class OcflStore:
 
     # ------------------------------------------------------------------ adding
 
-    def add_object(
-        self,
-        object_id: str,
-        content_file: Path,
-        *,
-        digest_hex: str,
-        size: int,
-        logical_name: str,
-        created: datetime,
-        message: str,
-        user_name: str,
-        user_address: str | None,
-        staging_dir: Path,
-        durable: bool = True,
-    ) -> Path:
-        """Store ``content_file`` as the v1 of a new object and return the object's path.
+    def add_object(self, new: NewObject, *, staging_dir: Path, durable: bool = True) -> Path:
+        """Store ``new.content_file`` as the v1 of a new object; the object's path back.
 
         The object is built whole inside ``staging_dir``, which must be on the same file
         system as the store; ``content_file`` (same file system too) is *moved* into it,
@@ -168,19 +154,7 @@ class OcflStore:
         put back where it was; if even that fails the error notes where it is.
         """
         prepared = _write.prepare(
-            self.root,
-            self.layout,
-            object_id,
-            content_file,
-            digest_hex=digest_hex,
-            size=size,
-            logical_name=logical_name,
-            created=created,
-            message=message,
-            user_name=user_name,
-            user_address=user_address,
-            staging_dir=staging_dir,
-            durable=durable,
+            self.root, self.layout, new, staging_dir=staging_dir, durable=durable
         )
         try:
             placed_in = self._publish(prepared.work, prepared.parts)
@@ -192,41 +166,14 @@ class OcflStore:
         shutil.rmtree(prepared.work, ignore_errors=True)  # only empty layout folders are left
         return self.root.joinpath(*prepared.parts)
 
-    def prepare_object(
-        self,
-        object_id: str,
-        content_file: Path,
-        *,
-        digest_hex: str,
-        size: int,
-        logical_name: str,
-        created: datetime,
-        message: str,
-        user_name: str,
-        user_address: str | None,
-        staging_dir: Path,
-    ) -> PreparedObject:
+    def prepare_object(self, new: NewObject, *, staging_dir: Path) -> PreparedObject:
         """Build a whole object in ``staging_dir`` without placing it; nothing is flushed.
 
         The first half of :meth:`add_object` (same arguments and checks), for callers that
         make a whole batch durable with one ``syncfs`` *before* any object enters the store
         (``intake/ingest.py``). Follow with :meth:`commit_object` or :meth:`discard_object`.
         """
-        return _write.prepare(
-            self.root,
-            self.layout,
-            object_id,
-            content_file,
-            digest_hex=digest_hex,
-            size=size,
-            logical_name=logical_name,
-            created=created,
-            message=message,
-            user_name=user_name,
-            user_address=user_address,
-            staging_dir=staging_dir,
-            durable=False,
-        )
+        return _write.prepare(self.root, self.layout, new, staging_dir=staging_dir, durable=False)
 
     def batch(self, staging_dir: Path) -> ObjectBatch:
         """Add many objects at once, built together in ``staging_dir`` (a context manager).
