@@ -194,3 +194,12 @@ def test_lagging_catalog_is_a_note_not_a_problem(filled: Home, tmp_path: Path) -
     assert report.ok, report.findings
     assert any(f.area == "catalog" for f in report.findings)
     assert os.path.exists(filled.path)
+
+
+def test_a_stopped_checkpoint_write_is_a_note(filled: Home) -> None:
+    checkpoints = filled.path / "ledger" / "checkpoints"
+    newest = sorted(checkpoints.iterdir())[-1]
+    (checkpoints / f".{newest.name}.tmp-4485").write_bytes(newest.read_bytes())
+    report = _verify(filled.path)
+    assert report.ok, [f.message for f in report.problems]
+    assert any("stopped write" in f.message for f in report.findings)

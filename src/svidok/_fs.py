@@ -61,6 +61,14 @@ def start_writeback(fd: int, offset: int, length: int) -> None:
         _sync_file_range(fd, offset, length, _SYNC_FILE_RANGE_WRITE)
 
 
+def is_unfinished_write(path: Path) -> bool:
+    """Whether ``path`` is the temporary file of an :func:`atomic_write` that was stopped
+    before its rename (``.<name>.tmp-<pid>``): never data, safe to remove."""
+    name = path.name
+    head, sep, pid = name.rpartition(".tmp-")
+    return name.startswith(".") and bool(sep) and pid.isdigit() and len(head) > 1
+
+
 def atomic_write(path: Path, data: bytes, *, mode: int = 0o644, durable: bool = True) -> None:
     """Write ``data`` to ``path`` atomically: temporary file, fsync, rename, fsync folder."""
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")

@@ -287,6 +287,12 @@ def _check_checkpoints(
                 )
         except (SignatureError, FormatError) as exc:
             report.problem("checkpoint", f"the latest checkpoint does not verify: {exc}")
+    for leftover in home.ledger.unfinished_writes():
+        report.note(
+            "checkpoint",
+            f"{leftover.name} in {leftover.parent.name}/ is what a stopped write left (never "
+            "renamed into place, so not a checkpoint); the next command removes it",
+        )
     largest = 0
     for path, text in home.ledger.stored_checkpoints():
         try:

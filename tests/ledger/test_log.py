@@ -309,3 +309,21 @@ def test_a_signing_stopped_between_its_two_writes_is_completed(
     cut = Ledger(tmp_path / "ledger", ORIGIN, signer.verifier(), signer)
     with pytest.raises(LedgerCorruptError), cut.locked():
         pass
+
+
+def test_leftovers_of_stopped_writes_are_not_checkpoints(tmp_path: Path, signer: Signer) -> None:
+    """A kill inside atomic_write leaves `.<name>.tmp-<pid>`: never read as a checkpoint,
+    removed by the next writer."""
+    ledger = _new(tmp_path, signer)
+    _append(ledger, 2)
+    note = (tmp_path / "ledger" / "checkpoint").read_bytes()
+    stray = tmp_path / "ledger" / "checkpoints" / ".00000000000000000009.note.tmp-4485"
+    stray.write_bytes(note)
+    half = tmp_path / "ledger" / ".checkpoint.tmp-77"
+    half.write_bytes(note[:10])
+    assert ledger.unfinished_writes() == sorted([half, stray])
+    assert all(".tmp-" not in p.name for p, _ in ledger.stored_checkpoints())
+    with ledger.locked():
+        pass
+    assert not stray.exists() and not half.exists()
+    assert ledger.unfinished_writes() == []

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from svidok._fs import atomic_write, fsync_dir
+from svidok._fs import atomic_write, fsync_dir, is_unfinished_write
 from svidok.errors import (
     InconsistentTreeError,
     LedgerCorruptError,
@@ -185,9 +185,21 @@ class Ledger:
             return None
         return SignedCheckpoint(open_checkpoint(note, self.verifier), note)
 
+    def unfinished_writes(self) -> list[Path]:
+        """Temporary files of writes a crash stopped before their rename (not data)."""
+        return sorted(
+            p
+            for d in (self.dir, self.dir / "checkpoints")
+            for p in d.iterdir()
+            if is_unfinished_write(p)
+        )
+
     def stored_checkpoints(self) -> Iterator[tuple[Path, str]]:
-        """Every stored checkpoint note (text as read; unreadable ones as empty text)."""
+        """Every stored checkpoint note (text as read; unreadable ones as empty text).
+        Temporary files of unfinished writes are not checkpoints and are left out."""
         for path in sorted((self.dir / "checkpoints").iterdir()):
+            if is_unfinished_write(path):
+                continue
             try:
                 with path.open("rb") as fh:
                     data = fh.read(_MAX_NOTE + 1)
@@ -262,6 +274,8 @@ class Ledger:
         if self.end > self._file_size():
             self._reset_cache()
         torn = self.refresh()
+        for leftover in self.unfinished_writes():  # a stop mid-write: never data
+            leftover.unlink(missing_ok=True)
         latest = self._complete_signing()
         if latest is not None and self.size < latest.checkpoint.size:
             raise LedgerCorruptError(
@@ -287,7 +301,10 @@ class Ledger:
         own signed checkpoint (checked here), so it becomes the latest; later signing is
         then checked against it, so the log never signs anything inconsistent with it."""
         latest = self.latest_checkpoint()
-        newest = max((self.dir / "checkpoints").glob("*.note"), default=None)
+        newest = max(
+            (p for p in (self.dir / "checkpoints").glob("*.note") if not is_unfinished_write(p)),
+            default=None,
+        )
         if newest is None or not newest.name[:-5].isdigit():
             return latest
         size = int(newest.name[:-5])
