@@ -213,21 +213,20 @@ def ingest(
 def _items_for_case(h: Home, case: str, outcomes: Sequence[FileOutcome]) -> list[str] | None:
     """When ``case`` names an existing case (reference or UUID), the files preserved for it
     become its items; else None (the acquisitions still name the case)."""
-    from svidok.cases.access import AccessDenied
+    from svidok.catalog.casework import find_case_id
+
+    with h.catalog.engine.connect() as conn:
+        case_id = find_case_id(conn, case)
+    if case_id is None:  # no such case: nothing more to load (start-up cost of every ingest)
+        return None
     from svidok.cases.service import open_casework
 
-    work = open_casework(h)
-    actor = _actor_operator()
-    try:
-        found = work.find_case(actor, case)
-    except AccessDenied:
-        return None
     received = [
         (o.object_id, escape_bytes(o.path.rpartition(b"/")[2]))
         for o in outcomes
         if o.object_id is not None and o.status in ("preserved", "already-preserved")
     ]
-    return work.add_intake_items(actor, found.id, received)
+    return open_casework(h).add_intake_items(_actor_operator(), case_id, received)
 
 
 def _actor_operator() -> Actor:

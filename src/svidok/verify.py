@@ -174,8 +174,9 @@ def _check_ledger(
     except OSError as exc:
         report.problem("ledger", f"cannot read the ledger file {path}: {exc}")
         return None
-    tree = piece.tree if piece.tree is not None else HashTree.from_leaf_bytes(piece.leaves)
-    scan = _LedgerScan(tree, piece.first, piece.acquisitions)
+    if piece.tree is None:  # read_ledger always builds it
+        raise AssertionError("read_ledger returned no tree")
+    scan = _LedgerScan(piece.tree, piece.first, piece.acquisitions)
     scan.torn_bytes = size - piece.good_end
     count = scan.tree.size
     signed = _latest_signed_size(home)

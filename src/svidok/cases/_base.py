@@ -235,13 +235,6 @@ class Base:
                 raise CaseworkError(f"{ref} is not a {kind} of this case")
 
 
-def _json(text: str) -> dict[str, Any]:
-    import json
-
-    value = json.loads(text)
-    return value if isinstance(value, dict) else {}
-
-
 def _diff(old: Mapping[str, Any], new: Mapping[str, Any]) -> list[str]:
     """Names of the fields whose value differs (added, changed or removed)."""
     return sorted(k for k in old.keys() | new.keys() if old.get(k) != new.get(k))

@@ -6,7 +6,7 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from svidok.cases._base import (
     Base,
@@ -14,7 +14,6 @@ from svidok.cases._base import (
     Conflict,
     NotFound,
     _diff,
-    _json,
     _limit,
 )
 from svidok.cases.access import AccessDenied, Actor, Permission, Role
@@ -27,7 +26,7 @@ from svidok.cases.views import (
     UserView,
 )
 from svidok.catalog import schema as s
-from svidok.catalog.casework import merged
+from svidok.catalog.casework import doc_of, find_case_id, merged
 
 
 class CaseOps(Base):
@@ -63,7 +62,7 @@ class CaseOps(Base):
             row = conn.execute(select(s.cases).where(s.cases.c.id == case_id)).one()
             if version is not None and row.version != version:
                 raise Conflict(f"the case is at version {row.version}, not {version}")
-            doc = self._validate("case", merged(_json(row.doc), changes))
+            doc = self._validate("case", merged(doc_of(row.doc), changes))
             ref = doc["reference"]
             clash = conn.execute(
                 select(s.cases.c.id).where(
@@ -72,7 +71,7 @@ class CaseOps(Base):
             ).first()
             if clash is not None:
                 raise CaseworkError(f"a case with the reference {ref!r} exists")
-            old = _json(row.doc)
+            old = doc_of(row.doc)
             changed = {k: doc.get(k) for k in _diff(old, doc)}
             data = {"case": case_id, "version": row.version, "changes": changed}
             self._write([self._draft("case.update", actor, data)])
@@ -91,14 +90,10 @@ class CaseOps(Base):
     def find_case(self, actor: Actor, key: str) -> CaseView:
         """A case by UUID or by reference."""
         with self._reading() as conn:
-            row = conn.execute(
-                select(s.cases.c.id).where(
-                    or_(s.cases.c.id == key, func.lower(s.cases.c.reference) == key.lower())
-                )
-            ).first()
-        if row is None:
+            case_id = find_case_id(conn, key)
+        if case_id is None:
             raise AccessDenied("no such case, or no access to it")
-        return self.case(actor, row.id)
+        return self.case(actor, case_id)
 
     def cases(self, actor: Actor, *, limit: int = 100, offset: int = 0) -> Page[CaseView]:
         """The cases the actor holds a role on (every case for the local operator)."""

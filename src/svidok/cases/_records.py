@@ -11,13 +11,11 @@ from pydantic import ValidationError
 from sqlalchemy import Connection, func, or_, select
 
 from svidok.cases._base import (
-    MAX_PAGE,
     Base,
     CaseworkError,
     Conflict,
     NotFound,
     _diff,
-    _json,
     _like,
     _limit,
 )
@@ -39,7 +37,7 @@ from svidok.cases.views import (
     RecordView,
 )
 from svidok.catalog import schema as s
-from svidok.catalog.casework import merged
+from svidok.catalog.casework import doc_of, merged
 from svidok.catalog.projection import display_path
 
 LINK_KINDS = {
@@ -111,7 +109,7 @@ class RecordOps(Base):
             if needed not in granted and Permission.EDIT not in granted:
                 raise AccessDenied(f"your role on this case does not allow: {needed}")
             kind = str(row.kind)
-            stored = _json(row.doc)
+            stored = doc_of(row.doc)
             protected = fields_model(kind).protected
             touched = protected & changes.keys()
             if touched and Permission.READ_PROTECTED not in granted:
@@ -181,7 +179,7 @@ class RecordOps(Base):
         with self._reading() as conn:
             granted = self._require(conn, actor, case_id)
             row = self._row(conn, case_id, record)
-            doc, hidden = self._unseal(str(row.kind), record, _json(row.doc), granted)
+            doc, hidden = self._unseal(str(row.kind), record, doc_of(row.doc), granted)
         return RecordView.from_row(row, doc, hidden)
 
     def find(
@@ -216,7 +214,7 @@ class RecordOps(Base):
             ).all()
         views = []
         for row in rows:
-            doc, hidden = self._unseal(str(row.kind), row.id, _json(row.doc), granted)
+            doc, hidden = self._unseal(str(row.kind), row.id, doc_of(row.doc), granted)
             views.append(RecordView.from_row(row, doc, hidden))
         return Page(items=views, total=total, limit=limit, offset=offset)
 
@@ -340,11 +338,6 @@ class RecordOps(Base):
             }
             for r in rows
         ]
-
-    def review_queue(self, actor: Actor, case_id: str) -> list[RecordView]:
-        """Records in review that this actor may decide (not their own)."""
-        page = self.find(actor, case_id, RecordFilter(assessment="in review"), limit=MAX_PAGE)
-        return page.items
 
     # ------------------------------------------------------------------- access
     def open_evidence(self, actor: Actor, case_id: str, record: str, action: str) -> str:
@@ -496,7 +489,7 @@ def _item_from_intake(conn: Connection, obj: str, name: str) -> dict[str, Any]:
         .order_by(s.extractions.c.entry.desc())
         .limit(1)
     ).scalar()
-    meta = _json(meta_text) if meta_text else {}
+    meta = doc_of(meta_text) if meta_text else {}
     for key in ("datetime_original", "creation_time", "creation_date"):
         when = meta.get(key)
         value = when.get("value") if isinstance(when, dict) else None

@@ -9,7 +9,7 @@ Times are ISO 8601 text with an explicit precision; coordinates are WGS 84 degre
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -21,6 +21,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from svidok.catalog.casework import sort_key as sort_key  # re-exported
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, max_length=20_000)]
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
@@ -94,17 +96,6 @@ class TimeSpan(BaseModel):
         if self.end is not None and sort_key(self.end) < sort_key(self.start):
             raise ValueError("the end of a time range is before its start")
         return self
-
-
-def sort_key(value: str) -> str:
-    """Comparable form of an instant: UTC when it has an offset, else as written."""
-    if len(value) > 10 and ("+" in value[10:] or "-" in value[10:] or value.endswith("Z")):
-        try:
-            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-            return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
-        except ValueError:
-            return value
-    return value
 
 
 class Location(BaseModel):

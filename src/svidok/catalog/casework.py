@@ -8,10 +8,12 @@ replays what the ledger says, so that ``svidok rebuild`` gives the live catalog 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, or_, select, update
 
 from svidok.catalog import schema as s
 from svidok.ledger.entries import Entry, canonical_json
@@ -77,9 +79,18 @@ def merged(doc: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]
     return out
 
 
-def _time_key(value: Any) -> str | None:
-    from svidok.cases.fields import sort_key
+def sort_key(value: str) -> str:
+    """Comparable form of an instant: UTC when it has an offset, else as written."""
+    if len(value) > 10 and ("+" in value[10:] or "-" in value[10:] or value.endswith("Z")):
+        try:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+        except ValueError:
+            return value
+    return value
 
+
+def _time_key(value: Any) -> str | None:
     return sort_key(value) if isinstance(value, str) else None
 
 
@@ -177,7 +188,7 @@ def apply_entry(conn: Connection, e: Entry) -> None:
         )
     elif t == "case.update":
         row = conn.execute(select(s.cases.c.doc).where(s.cases.c.id == d["case"])).one()
-        doc = merged(_loads(row.doc), d["changes"])  # type: ignore[arg-type]
+        doc = merged(doc_of(row.doc), d["changes"])  # type: ignore[arg-type]
         conn.execute(
             update(s.cases)
             .where(s.cases.c.id == d["case"])
@@ -231,7 +242,7 @@ def apply_entry(conn: Connection, e: Entry) -> None:
     elif t == "record.update":
         record = str(d["record"])
         row = conn.execute(select(s.records.c.doc).where(s.records.c.id == record)).one()
-        doc = merged(_loads(row.doc), d["changes"])  # type: ignore[arg-type]
+        doc = merged(doc_of(row.doc), d["changes"])  # type: ignore[arg-type]
         conn.execute(
             update(s.records)
             .where(s.records.c.id == record)
@@ -319,9 +330,17 @@ def apply_entry(conn: Connection, e: Entry) -> None:
         )
 
 
-def _loads(text: str) -> dict[str, Any]:
-    import json
-
+def doc_of(text: str) -> dict[str, Any]:
+    """A stored ``doc`` column (canonical JSON of a record's fields) as a dict."""
     value = json.loads(text)
-    assert isinstance(value, dict)
-    return value
+    return value if isinstance(value, dict) else {}
+
+
+def find_case_id(conn: Connection, key: str) -> str | None:
+    """The id of the case whose UUID or reference (any letter case) is ``key``."""
+    row = conn.execute(
+        select(s.cases.c.id).where(
+            or_(s.cases.c.id == key, func.lower(s.cases.c.reference) == key.lower())
+        )
+    ).first()
+    return None if row is None else str(row.id)

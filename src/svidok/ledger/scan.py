@@ -40,7 +40,7 @@ class Piece:
     acquisitions: list[tuple[int, str, Any]] = field(default_factory=list)
     ends: list[int] = field(default_factory=list)  # offset after each valid line
     levels: list[bytes] = field(default_factory=list)  # subtree_levels of the leaves
-    tree: HashTree | None = None  # read_ledger: the tree of all valid entries
+    tree: HashTree | None = None  # read_ledger: the tree of all valid entries (always set)
 
 
 def read_piece(
@@ -136,6 +136,7 @@ def read_ledger(
     if size < PARALLEL_FROM or workers < 2:
         whole = read_piece(str(path), 0, size, acquisitions=acquisitions)
         whole.tree = HashTree.from_leaf_bytes(whole.leaves)
+        whole.leaves = b""  # as below: the tree holds them
         if progress is not None:
             progress(size, size)
         return whole
@@ -186,8 +187,8 @@ def read_ledger(
         whole.acquisitions.extend(piece.acquisitions)
         whole.good_end = piece.good_end
         whole.error = piece.error
-    whole.tree = HashTree.from_pieces(joined)
-    whole.leaves = whole.tree.leaf_bytes()
+    whole.tree = HashTree.from_pieces(joined)  # its level 0 holds the leaves
+    whole.leaves = b""
     return whole
 
 
