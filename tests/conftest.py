@@ -94,8 +94,20 @@ class PgDatabases:
         return claimed
 
     def drop(self, names: list[str]) -> None:
+        """Drop test databases. Cleanup only: a database still held by a server process the
+        role may not end (an autovacuum worker, say) is retried for a while, then left to
+        the throwaway server rather than failing the test that made it."""
+        import time
+
+        import psycopg
+
         for name in names:
-            self.admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            for attempt in range(20):
+                try:
+                    self.admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                    break
+                except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ObjectInUse):
+                    time.sleep(0.05 * (attempt + 1))
 
     def close(self) -> None:
         self.drop(self.created)
