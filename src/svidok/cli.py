@@ -473,6 +473,7 @@ app.add_typer(cli_casework.user_app, name="user")
 app.add_typer(cli_casework.case_app, name="case")
 app.add_typer(cli_casework.token_app, name="token")
 app.command("rebuild")(cli_casework.rebuild_command)
+app.command("demo")(cli_casework.demo_command)
 
 from svidok import cli_serve  # noqa: E402  (light: typer only; uvicorn/fastapi imported lazily)
 

@@ -1,5 +1,6 @@
-"""``svidok user``, ``svidok case``, ``svidok token`` and ``svidok rebuild``: thin commands
-over the casework API (svidok.cases) and the access store (svidok.auth).
+"""``svidok user``, ``svidok case``, ``svidok token``, ``svidok rebuild`` and ``svidok
+demo``: thin commands over the casework API (svidok.cases), the access store
+(svidok.auth) and the demo (svidok.demo).
 
 The command line acts as the local operator: whoever runs it on the machine that holds
 the data home can do everything (docs/threat-model.md); what it does is in the ledger
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import getpass
 import sys
+from contextlib import suppress
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -19,6 +21,7 @@ import typer
 
 if TYPE_CHECKING:
     from svidok.cases.access import Actor
+    from svidok.demo import DemoReport
     from svidok.home import Home
 
 user_app = typer.Typer(no_args_is_help=True, help="User accounts (system administration).")
@@ -269,3 +272,130 @@ def rebuild_command(home: HomeOpt = None) -> None:
     with _home(home) as h:
         done = rebuild(h)
     _emit(None, False, f"catalog rebuilt from {done} ledger entries")
+
+
+# ------------------------------------------------------------------- passwords
+@user_app.command("reset-password")
+def user_reset_password(
+    username: Annotated[str, typer.Argument(help="The user.")],
+    home: HomeOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Set a new random one-time password (printed once, never stored in clear; to be
+    changed at the next sign-in) and end every session and API token of the user."""
+    from svidok.auth.store import AuthStore
+    from svidok.cases.service import NotFound, open_casework
+
+    with _home(home) as h:
+        work = open_casework(h)
+        user = work.user_by_name(username)
+        store = AuthStore.for_home(h.path)
+        try:
+            store.migrate()
+            issued = store.issue_one_time_password(UUID(user.id))
+        finally:
+            store.close()
+        actor = _operator()
+        for token_id in issued.revoked_tokens:  # the ledger records every revocation
+            with suppress(NotFound):  # NotFound: issued without a ledger record
+                work.revoke_token(actor, token_id)
+    data = {
+        "username": user.username,
+        "one_time_password": issued.password,
+        "revoked_tokens": list(issued.revoked_tokens),
+    }
+    _emit(
+        data,
+        as_json,
+        f"One-time password for {user.username}: {issued.password}\n"
+        "(shown once and stored only hashed; it must be changed at the first sign-in; "
+        f"every session and {len(issued.revoked_tokens)} API tokens of the user revoked)",
+    )
+
+
+# ------------------------------------------------------------------------- demo
+def demo_command(
+    home: HomeOpt = None,
+    samples: Annotated[
+        Path | None,
+        typer.Option(
+            "--samples",
+            help="The folder examples/make_samples.py wrote; its files become the case's items.",
+        ),
+    ] = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Set up the demo case (idempotent): the sample files, invented casework records, and
+    on a home without users an admin and a reviewer with one-time passwords (printed once).
+    Exit 1 if a sample file could not be preserved."""
+    from svidok import cli
+    from svidok.demo import run_demo
+
+    with _home(home) as h:
+        report = run_demo(h, _operator(), samples)
+    if as_json:
+        cli._print_json(report.to_json())
+    else:
+        _print_demo(report)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def _print_demo(report: DemoReport) -> None:
+    from rich.table import Table
+    from rich.text import Text
+
+    from svidok import cli
+    from svidok.demo import ADMIN
+
+    out = cli.out
+    state = "created" if report.case_created else "already there"
+    out.print(f"Demo case {report.case_reference} ({report.case_id}): {state}", markup=False)
+    if report.files:
+        files = ", ".join(f"{n} {status}" for status, n in report.files.items())
+        out.print(f"Sample files: {files}", markup=False)
+    for problem in report.failed:
+        cli.err.print(f"not preserved: {problem}", markup=False)
+    table = Table(title="Demo case")
+    for column in ("records", "added now", "in the case"):
+        table.add_column(column, justify="left" if column == "records" else "right")
+    rows = [
+        ("items", "item"),
+        ("places", "place"),
+        ("sources", "source"),
+        ("incidents", "incident"),
+        ("people", "person"),
+        ("links", "link"),
+        ("waiting for a second reviewer", "in review"),
+    ]
+    for label, key in rows:
+        added = report.created.get("assessment" if key == "in review" else key, 0)
+        table.add_row(Text(label), Text(str(added)), Text(str(report.totals.get(key, 0))))
+    out.print(table)
+    if not report.changed:
+        out.print("Nothing to add: the demo case is complete.", markup=False)
+    for user in report.users:
+        if user.password is not None:
+            out.print(
+                f"Created user {user.username} ({user.role} on {report.case_reference}). "
+                f"One-time password: {user.password}",
+                markup=False,
+            )
+        else:
+            out.print(
+                f"User {user.username} exists; to give it a new one-time password: "
+                f"svidok user reset-password {user.username}",
+                markup=False,
+            )
+    if any(u.password for u in report.users):
+        out.print(
+            "The passwords above are shown this once and stored only hashed: note them now. "
+            "Each must be changed at the first sign-in.",
+            markup=False,
+        )
+    elif not report.users:
+        out.print(
+            f"The home has other users: no demo users made (an administrator like {ADMIN} "
+            f"sees the case once granted a role: svidok case grant {report.case_reference} "
+            "USERNAME owner).",
+            markup=False,
+        )

@@ -28,12 +28,14 @@ def serve(
     """Serve the JSON API (/api/v1; OpenAPI document at /api/v1/openapi.json)."""
     import uvicorn
 
+    from svidok import cli
     from svidok.api import create_app
-    from svidok.home import resolve_home
 
     app = create_app(
-        resolve_home(home),
+        cli._home_path(home),  # the command's --home, else the one before the command name
         upload_limit=upload_limit_mb << 20,
         secure_cookies=not insecure_cookies,
     )
+    shown = f"[{host}]" if ":" in host else host
+    cli.out.print(f"Svidok is serving at http://{shown}:{port}/ (Ctrl-C stops it)", markup=False)
     uvicorn.run(app, host=host, port=port, proxy_headers=False, server_header=False)

@@ -1,5 +1,10 @@
 """The application's state and who is calling: a Bearer API token, or a session cookie
-(with its CSRF token on every unsafe method). Anything else is anonymous: refused."""
+(with its CSRF token on every unsafe method). Anything else is anonymous: refused.
+
+A user whose password is a one-time password (``svidok demo``, ``svidok user
+reset-password``) may only see who they are (``GET /me``), change the password and sign
+out: every other route answers ``403 password_change_required``, with a session and with
+an API token alike (:data:`CallerDep` refuses; :data:`AnyCallerDep` lets them through)."""
 
 from __future__ import annotations
 
@@ -71,6 +76,7 @@ class Caller:
     session_id: str | None = None  # set when signed in with a browser session
     second_factor: bool = False  # the session was signed in with a TOTP code too
     token: TokenInfo | None = None  # set when calling with an API token
+    must_change_password: bool = False  # the password is a one-time password
 
     @property
     def user_id(self) -> UUID:
@@ -93,17 +99,22 @@ def _actor_for(state: ApiState, user_id: UUID, cases: frozenset[str] | None) -> 
     return Actor(name=user.username, user_id=user.id, admin=user.admin, cases=cases)
 
 
-def get_caller(
+def get_any_caller(
     request: Request,
     state: State,
     bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     cookie: Annotated[str | None, Depends(_cookie)],
     csrf: Annotated[str | None, Depends(_csrf)],
 ) -> Caller:
+    """The caller, even one who must change their password first."""
     if bearer is not None:
         info = state.auth.authenticate_token(bearer.credentials)
         scope = None if info.cases is None else frozenset(str(c) for c in info.cases)
-        return Caller(_actor_for(state, info.user, scope), token=info)
+        return Caller(
+            _actor_for(state, info.user, scope),
+            token=info,
+            must_change_password=state.auth.must_change_password(info.user),
+        )
     if cookie:
         session = state.auth.get_session(cookie)
         if request.method not in SAFE_METHODS:
@@ -112,22 +123,51 @@ def get_caller(
             _actor_for(state, session.user, None),
             session.session_id,
             second_factor=session.second_factor,
+            must_change_password=session.must_change_password,
         )
     raise ApiError(401, "sign in or give an API token", headers={"WWW-Authenticate": "Bearer"})
+
+
+AnyCallerDep = Annotated[Caller, Depends(get_any_caller)]
+PASSWORD_CHANGE_REQUIRED = "password_change_required"  # noqa: S105 - an error code
+
+
+def get_caller(caller: AnyCallerDep) -> Caller:
+    """The caller, unless their password is a one-time password not yet changed."""
+    if caller.must_change_password:
+        raise ApiError(
+            403,
+            "choose your own password first (PUT /api/v1/me/password): "
+            "the one you signed in with was for one use",
+            code=PASSWORD_CHANGE_REQUIRED,
+        )
+    return caller
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
 
 
-def get_session_caller(caller: CallerDep) -> Caller:
-    """The caller, if signed in with a browser session: an API token may not change the
-    account's credentials (password, second factor, tokens)."""
+def _session_only(caller: Caller) -> Caller:
     if caller.session_id is None:
         raise ApiError(403, "only a signed-in browser session may do this, not an API token")
     return caller
 
 
+def get_session_caller(caller: CallerDep) -> Caller:
+    """The caller, if signed in with a browser session: an API token may not change the
+    account's credentials (password, second factor, tokens)."""
+    return _session_only(caller)
+
+
 SessionCallerDep = Annotated[Caller, Depends(get_session_caller)]
+
+
+def get_password_caller(caller: AnyCallerDep) -> Caller:
+    """The caller changing their password: a browser session, one-time password or not."""
+    return _session_only(caller)
+
+
+PasswordCallerDep = Annotated[Caller, Depends(get_password_caller)]
 
 
 def get_actor(caller: CallerDep) -> Actor:

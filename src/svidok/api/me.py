@@ -4,6 +4,8 @@ Changing a credential (TOTP, password, tokens) needs a browser session: an API t
 read who it is and list its user's tokens, and revoke itself, but not change anything
 else. Re-entering the password (to change it, or to turn TOTP off) is throttled like
 signing in; a wrong one is ``403 wrong_password`` (the session itself stays valid).
+A user signed in with a one-time password may only read ``GET /me`` and change the
+password (see :mod:`svidok.api.deps`).
 """
 
 from __future__ import annotations
@@ -17,9 +19,11 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Request, Response
 
 from svidok.api.deps import (
+    AnyCallerDep,
     ApiState,
     Caller,
     CallerDep,
+    PasswordCallerDep,
     SessionCallerDep,
     State,
     client_address,
@@ -44,7 +48,7 @@ from svidok.auth.passwords import check_policy
 from svidok.cases.access import AccessDenied, Actor
 from svidok.cases.service import NotFound
 from svidok.cases.views import Page
-from svidok.errors import AuthenticationFailed
+from svidok.errors import AuthenticationFailed, PasswordPolicyError
 
 log = logging.getLogger("svidok.api")
 router = APIRouter(responses=ERROR_RESPONSES, tags=["me"])
@@ -65,7 +69,7 @@ def _token_view(info: TokenInfo, now: datetime | None = None) -> TokenView:
     )
 
 
-def _reauthenticate(state: ApiState, request: Request, user: UUID, password: str) -> None:
+def reauthenticate(state: ApiState, request: Request, user: UUID, password: str) -> None:
     """The user's password once more (throttled with sign-in's counters)."""
     try:
         state.auth.check_password(user, password, client=client_address(request))
@@ -77,8 +81,9 @@ def _reauthenticate(state: ApiState, request: Request, user: UUID, password: str
 
 
 @router.get("/me")
-def who_am_i(state: State, caller: CallerDep) -> Me:
-    """The signed-in user, how they are signed in, and whether TOTP is on."""
+def who_am_i(state: State, caller: AnyCallerDep) -> Me:
+    """The signed-in user, how they are signed in, whether TOTP is on, and whether the
+    password must be changed before anything else."""
     user = caller.user_id
     return Me(
         user=state.work.user(str(user)),
@@ -86,6 +91,7 @@ def who_am_i(state: State, caller: CallerDep) -> Me:
         totp_enabled=state.auth.totp_enabled(user),
         second_factor=caller.second_factor,
         token=None if caller.token is None else _token_view(caller.token),
+        must_change_password=caller.must_change_password,
     )
 
 
@@ -105,7 +111,7 @@ def start_totp(
     ``otpauth://`` URI (for a QR code) and in base32. Not in force until confirmed.
     Starting again replaces a set-up not yet confirmed; if TOTP is already on, turn it off
     first (409)."""
-    _reauthenticate(state, request, caller.user_id, body.password)
+    reauthenticate(state, request, caller.user_id, body.password)
     enrollment = state.auth.enable_totp(caller.user_id, account=caller.actor.name)
     response.headers["Cache-Control"] = _NO_STORE
     return TotpSetup(uri=enrollment.uri, secret=enrollment.secret)
@@ -129,7 +135,7 @@ def disable_totp(
     request: Request, state: State, caller: SessionCallerDep, body: TotpDisable
 ) -> Response:
     """Turn TOTP off (or drop a set-up not yet confirmed); needs the password."""
-    _reauthenticate(state, request, caller.user_id, body.password)
+    reauthenticate(state, request, caller.user_id, body.password)
     state.auth.disable_totp(caller.user_id)
     return Response(status_code=204)
 
@@ -142,29 +148,32 @@ def change_password(
     request: Request,
     response: Response,
     state: State,
-    caller: SessionCallerDep,
+    caller: PasswordCallerDep,
     body: PasswordChange,
 ) -> PasswordChanged:
-    """Change the password (the current one is needed). Then every session and API token
-    of the user is revoked, and this client gets a new session cookie and CSRF token.
+    """Change the password (the current one is needed; the new one must differ from it).
+    Then every session and API token of the user is revoked, and this client gets a new
+    session cookie and CSRF token. A one-time password is replaced this way.
 
     ``unrecorded_tokens`` names revoked tokens whose revocation the ledger could not take
     (it is recorded later by ``DELETE /me/tokens/{token_id}``); normally empty."""
     user = caller.user_id
-    _reauthenticate(state, request, user, body.current)
+    reauthenticate(state, request, user, body.current)
     check_policy(body.new)
-    state.auth.set_password(user, body.new)
+    if body.new == body.current:
+        raise PasswordPolicyError("the new password must differ from the current one")
+    state.auth.set_password(user, body.new)  # clears the mark of a one-time password
     with state.writing():  # no token is issued in between (POST /me/tokens waits)
         revoked = [t.token_id for t in state.auth.list_tokens(user) if t.revoked is None]
         state.auth.revoke_all(user)
         started = start_session(state, response, user, second_factor=caller.second_factor)
-        unrecorded = _record_revocations(state, caller.actor, revoked)
+        unrecorded = record_revocations(state, caller.actor, revoked)
     return PasswordChanged(
         csrf_token=started.csrf_token, revoked_tokens=revoked, unrecorded_tokens=unrecorded
     )
 
 
-def _record_revocations(state: ApiState, actor: Actor, token_ids: list[str]) -> list[str]:
+def record_revocations(state: ApiState, actor: Actor, token_ids: list[str]) -> list[str]:
     """Write each revocation to the ledger; those that failed (the credentials are
     revoked already, so the change stands and the client keeps its new session)."""
     failed = []

@@ -94,6 +94,7 @@ class SessionStarted(BaseModel):
     csrf_token: str
     user: str
     second_factor: bool
+    must_change_password: bool = False  # a one-time password: change it before anything
 
 
 class CheckpointView(BaseModel):
@@ -144,6 +145,7 @@ class Me(BaseModel):
     totp_enabled: bool
     second_factor: bool  # this session was signed in with a TOTP code
     token: TokenView | None = None  # the API token in use, if any
+    must_change_password: bool = False  # only PUT /me/password and sign-out until changed
 
 
 class TotpSetup(BaseModel):

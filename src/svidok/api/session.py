@@ -6,7 +6,7 @@ from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Request, Response
 
-from svidok.api.deps import SESSION_COOKIE, ApiState, CallerDep, State, client_address
+from svidok.api.deps import SESSION_COOKIE, AnyCallerDep, ApiState, State, client_address
 from svidok.api.errors import ERROR_RESPONSES, ApiError
 from svidok.api.models import Login, SessionStarted
 from svidok.auth import NewSession
@@ -39,7 +39,11 @@ def start_session(
 @router.post("/session", status_code=201)
 def sign_in(request: Request, response: Response, state: State, body: Login) -> SessionStarted:
     """Sign in. Sets the session cookie (Secure, HttpOnly, SameSite=Strict) and returns the
-    CSRF token to send as ``X-CSRF-Token`` with every change. Failures are throttled."""
+    CSRF token to send as ``X-CSRF-Token`` with every change. Failures are throttled.
+
+    ``must_change_password``: the password was a one-time password; until it is changed
+    (``PUT /me/password``) every route but ``GET /me``, that one and signing out answers
+    ``403 password_change_required``."""
     client = client_address(request)
     try:
         user = state.work.user_by_name(body.username)
@@ -59,12 +63,15 @@ def sign_in(request: Request, response: Response, state: State, body: Login) -> 
         state.auth.check_totp(user_id, body.totp, client=client)
     started = start_session(state, response, user_id, second_factor=accepted.totp_required)
     return SessionStarted(
-        csrf_token=started.csrf_token, user=name, second_factor=accepted.totp_required
+        csrf_token=started.csrf_token,
+        user=name,
+        second_factor=accepted.totp_required,
+        must_change_password=accepted.must_change,
     )
 
 
 @router.delete("/session", status_code=204)
-def sign_out(state: State, caller: CallerDep) -> Response:
+def sign_out(state: State, caller: AnyCallerDep) -> Response:
     """End this browser session (nothing to do for an API token)."""
     if caller.session_id is not None:
         state.auth.revoke_session(caller.session_id)

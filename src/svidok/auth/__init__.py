@@ -3,7 +3,9 @@
 Public surface::
 
     AuthStore            the store (store.py); AuthPolicy its lifetimes and throttling
-    PasswordAccepted     check_password's answer (is a TOTP code needed too?)
+    PasswordAccepted     check_password's answer (is a TOTP code needed too? must the
+                         one-time password be changed now?)
+    OneTimePassword      a random password set for one use, shown once
     TotpEnrollment       a new TOTP secret and its otpauth:// URI, shown once
     TokenInfo            an API token's description and scope (never its secret)
     NewSession, Session  a new session's cookie and CSRF token; a live session
@@ -16,6 +18,7 @@ The primitives are in :mod:`svidok.auth.passwords` (Argon2id), :mod:`svidok.auth
 from svidok.auth._model import (
     AuthPolicy,
     NewSession,
+    OneTimePassword,
     PasswordAccepted,
     Session,
     TokenInfo,
@@ -27,6 +30,7 @@ __all__ = [
     "AuthPolicy",
     "AuthStore",
     "NewSession",
+    "OneTimePassword",
     "PasswordAccepted",
     "Session",
     "TokenInfo",

@@ -49,6 +49,16 @@ class PasswordAccepted:
 
     user: UUID
     totp_required: bool
+    must_change: bool = False  # a one-time password: the user must choose their own now
+
+
+@dataclass(frozen=True)
+class OneTimePassword:
+    """A random password set by :meth:`AuthStore.issue_one_time_password`: show it once,
+    to the user only. ``revoked_tokens``: ids of the user's API tokens it revoked."""
+
+    password: str = field(repr=False)
+    revoked_tokens: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -95,7 +105,8 @@ class NewSession:
 class Session:
     """A live browser session. ``session_id`` is SHA-256 of the cookie, not the cookie.
     ``csrf_token`` is derived again from the cookie at every look-up, so pages can embed
-    it; only its hash is stored."""
+    it; only its hash is stored. ``must_change_password``: the user's password is a
+    one-time password, read afresh at every look-up; only changing it may be done."""
 
     session_id: str
     user: UUID
@@ -106,3 +117,4 @@ class Session:
     second_factor: bool
     csrf_sha256: str = field(repr=False)
     csrf_token: str = field(repr=False, compare=False)
+    must_change_password: bool = False  # signed in with a one-time password

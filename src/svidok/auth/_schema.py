@@ -50,6 +50,8 @@ credentials = sa.Table(
     sa.Column("totp_secret", sa.Text, nullable=True),  # sealed by FieldCipher
     sa.Column("totp_enabled", sa.Boolean, nullable=False),
     sa.Column("totp_last_step", sa.BigInteger, nullable=True),
+    # set with a one-time password: the user must choose their own at the next sign-in
+    sa.Column("must_change", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 tokens = sa.Table(

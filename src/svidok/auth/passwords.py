@@ -59,6 +59,18 @@ def check_policy(password: str) -> None:
         raise PasswordPolicyError("a password must not repeat a single character")
 
 
+#: letters and digits that are hard to mistake for one another (no 0/o, 1/l/i)
+_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
+
+
+def generate_password(groups: int = 4, size: int = 5) -> str:
+    """A random password for one use, e.g. ``k7mq2-x9p4t-hc3wz-8fbne``: four groups of
+    five characters of a 31-letter alphabet, some 99 bits of entropy (``secrets``)."""
+    return "-".join(
+        "".join(secrets.choice(_ALPHABET) for _ in range(size)) for _ in range(groups)
+    )
+
+
 def hash_password(password: str) -> str:
     """Check the policy, then return the Argon2id hash (PHC string) of ``password``."""
     check_policy(password)

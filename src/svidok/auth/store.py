@@ -38,6 +38,7 @@ from svidok.auth import _throttle, passwords, tokens, totp
 from svidok.auth._model import (
     AuthPolicy,
     NewSession,
+    OneTimePassword,
     PasswordAccepted,
     Session,
     TokenInfo,
@@ -133,15 +134,23 @@ class AuthStore:
         os.close(os.open(db, os.O_WRONLY | os.O_CREAT, 0o600))
         return cls.connect(f"sqlite:///{db}", cipher, policy)
 
-    def migrate(self) -> None:
-        """Bring the schema to the newest migration (Alembic, ``auth_alembic_version``)."""
+    def migrate(self, target: str = "head") -> None:
+        """Bring the schema to the newest migration (Alembic, ``auth_alembic_version``),
+        or to ``target``."""
+        self._alembic("upgrade", target)
+
+    def downgrade(self, target: str) -> None:
+        """Take the schema back to ``target`` (a revision, ``-1`` or ``base``)."""
+        self._alembic("downgrade", target)
+
+    def _alembic(self, verb: str, target: str) -> None:
         try:
             with self.engine.begin() as conn:
                 cfg = _alembic_config()
                 cfg.attributes["connection"] = conn
                 from alembic import command
 
-                command.upgrade(cfg, "head")
+                getattr(command, verb)(cfg, target)
         except SQLAlchemyError as exc:
             raise AuthError(f"cannot prepare the auth database: {exc}") from exc
 
@@ -160,9 +169,19 @@ class AuthStore:
 
     # -- passwords ---------------------------------------------------------------------
 
-    def set_password(self, user: UUID, password: str, *, now: datetime | None = None) -> None:
-        """Set or replace a user's password (policy checked first). Sessions and tokens
-        are left alone: call :meth:`revoke_all` too when the old password may be known."""
+    def set_password(
+        self,
+        user: UUID,
+        password: str,
+        *,
+        must_change: bool = False,
+        now: datetime | None = None,
+    ) -> None:
+        """Set or replace a user's password (policy checked first). ``must_change``: a
+        one-time password, which the user must replace at the next sign-in (setting a
+        password without it, as changing one's own does, clears the mark). Sessions and
+        tokens are left alone: call :meth:`revoke_all` too when the old password may be
+        known."""
         when = _now(now)
         hashed = passwords.hash_password(password)
         c = s.credentials.c
@@ -170,7 +189,7 @@ class AuthStore:
             changed = conn.execute(
                 update(s.credentials)
                 .where(c.user_id == str(user))
-                .values(password_hash=hashed, password_set=when)
+                .values(password_hash=hashed, password_set=when, must_change=must_change)
             ).rowcount
             if not changed:
                 conn.execute(
@@ -181,8 +200,28 @@ class AuthStore:
                         totp_secret=None,
                         totp_enabled=False,
                         totp_last_step=None,
+                        must_change=must_change,
                     )
                 )
+
+    def issue_one_time_password(
+        self, user: UUID, *, now: datetime | None = None
+    ) -> OneTimePassword:
+        """A new random password for ``user``, marked to be changed at the next sign-in;
+        every session and API token of the user is revoked. The password is in the
+        answer only (show it once, to the user); the ids of the revoked tokens too, for
+        the ledger."""
+        when = _now(now)
+        password = passwords.generate_password()
+        live = tuple(t.token_id for t in self.list_tokens(user) if t.revoked is None)
+        self.set_password(user, password, must_change=True, now=when)
+        self.revoke_all(user, now=when)
+        return OneTimePassword(password=password, revoked_tokens=live)
+
+    def must_change_password(self, user: UUID) -> bool:
+        """Whether the user's password is a one-time password still to be replaced."""
+        row = self._credentials(user)
+        return row is not None and bool(row.must_change)
 
     def check_password(
         self, user: UUID, password: str, *, client: str, now: datetime | None = None
@@ -209,7 +248,9 @@ class AuthStore:
                     .where(s.credentials.c.user_id == str(user))
                     .values(password_hash=passwords.hash_password(password))
                 )
-        return PasswordAccepted(user=user, totp_required=bool(row.totp_enabled))
+        return PasswordAccepted(
+            user=user, totp_required=bool(row.totp_enabled), must_change=bool(row.must_change)
+        )
 
     def forget_user(self, user: UUID) -> None:
         """Delete every credential, token and session of a user."""
@@ -426,6 +467,11 @@ class AuthStore:
             ).rowcount
             if not touched:
                 raise AuthenticationFailed(_SESSION_FAILED)
+            must_change = conn.execute(
+                select(s.credentials.c.must_change).where(
+                    s.credentials.c.user_id == row.user_id
+                )
+            ).scalar_one_or_none()
         return Session(
             session_id=session_id,
             user=UUID(row.user_id),
@@ -436,6 +482,7 @@ class AuthStore:
             second_factor=bool(row.second_factor),
             csrf_sha256=row.csrf_sha256,
             csrf_token=_csrf_for(cookie),
+            must_change_password=bool(must_change),
         )
 
     @staticmethod
