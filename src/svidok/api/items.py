@@ -43,7 +43,8 @@ def safe_name(name: str) -> str:
     return name[:200]
 
 
-def _may_edit(state: ApiState, actor: Actor, case: str) -> None:
+def may_edit(state: ApiState, actor: Actor, case: str) -> None:
+    """Refuse (403) unless ``actor`` may edit the case (shared with the resumable uploads)."""
     with state.home.catalog.engine.connect() as conn:
         granted = state.work.allowed(conn, actor, case)
     if not granted:
@@ -52,11 +53,19 @@ def _may_edit(state: ApiState, actor: Actor, case: str) -> None:
         raise ApiError(403, "your role on this case does not allow: edit")
 
 
-def _ingest(state: ApiState, actor: Actor, case: str, staged: Path, digest: str) -> str:
-    """Make the staged file durable through the intake machinery; its object id back."""
+def ingest_staged(
+    state: ApiState,
+    actor: Actor,
+    case: str,
+    staged: Path,
+    digest: str,
+    source: str = "JSON API upload",
+) -> str:
+    """Make the staged file durable through the intake machinery; its object id back,
+    which must be ``sha256:<digest>`` (the digest taken while the bytes were received)."""
     from svidok.intake.ingest import IngestOptions, ingest
 
-    options = IngestOptions(case=case, collector=actor.name, source="JSON API upload")
+    options = IngestOptions(case=case, collector=actor.name, source=source)
     with state.writing():
         report = ingest(state.home, [str(staged)], options)
     outcome = report.outcomes[0] if len(report.outcomes) == 1 else None
@@ -85,7 +94,7 @@ async def upload_item(
     """Upload one file as the raw request body; it is hashed while it is received, preserved
     in the store, and a new item record names it. Larger than the limit: 413."""
     case_id = str(case)
-    await run_in_threadpool(_may_edit, state, actor, case_id)
+    await run_in_threadpool(may_edit, state, actor, case_id)
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > state.upload_limit:
         raise ApiError(413, f"the upload is larger than the limit of {state.upload_limit} bytes")
@@ -109,7 +118,7 @@ async def upload_item(
         if size == 0:
             raise ApiError(422, "the upload is empty")
         object_id = await run_in_threadpool(
-            _ingest, state, actor, case_id, staged, digest.hexdigest()
+            ingest_staged, state, actor, case_id, staged, digest.hexdigest()
         )
     finally:
         shutil.rmtree(folder, ignore_errors=True)
