@@ -29,6 +29,29 @@ def check_catalog_url(url: str, where: str = "catalog.url") -> str:
     return url
 
 
+def check_tiles_url(url: str, where: str = "web.tiles") -> str:
+    """``url`` if it is an https (or http) tile URL template with {z}, {x} and {y}."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in {"https", "http"} or not parts.netloc:
+        raise ConfigError(f"{where}: must be an https:// URL template")
+    host = parts.netloc.replace("{s}", "a")  # Leaflet's subdomain placeholder
+    if any(ch in host for ch in "{} ;'\",") or not all(
+        f"{{{axis}}}" in url for axis in "zxy"
+    ):
+        raise ConfigError(f"{where}: must hold {{z}}, {{x}} and {{y}}, with a plain host name")
+    return url
+
+
+def tiles_origin(url: str) -> str:
+    """The scheme and host of a tile URL template (for the Content-Security-Policy)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.replace('{s}', '*')}"
+
+
 @dataclass(frozen=True)
 class Config:
     """Settings of one data home. Unknown keys are refused, so typos do not pass silently."""
@@ -40,6 +63,8 @@ class Config:
     workers: int = 2
     catalog_url: str | None = None  # None: catalog.sqlite in the data home
     taxonomy: str | None = None  # a taxonomy file for incidents; None: the Rome Statute one
+    tiles: str | None = None  # map tile URL template (https://host/{z}/{x}/{y}.png); None: none
+    tiles_attribution: str = ""
 
     @classmethod
     def new(cls, origin: str | None = None, catalog_url: str | None = None) -> Config:
@@ -72,6 +97,14 @@ class Config:
                 if self.taxonomy
                 else '# taxonomy = "/etc/svidok/our-categories.json"\n\n'
             )
+            + "[web]\n"
+            "# Map tiles (a URL template). Absent: the map shows points over a bundled outline.\n"
+            + (
+                f"tiles = {q(self.tiles)}\ntiles_attribution = {q(self.tiles_attribution)}\n\n"
+                if self.tiles
+                else '# tiles = "https://tiles.example.org/{z}/{x}/{y}.png"\n'
+                '# tiles_attribution = "© OpenStreetMap contributors"\n\n'
+            )
             + "[catalog]\n"
             "# The catalog database (derived from the ledger). Absent: catalog.sqlite here.\n"
             + (
@@ -95,6 +128,7 @@ class Config:
             "intake": {"extract_timeout", "extract_memory_mb", "workers"},
             "catalog": {"url"},
             "casework": {"taxonomy"},
+            "web": {"tiles", "tiles_attribution"},
         }
         for section, values in doc.items():
             if section not in allowed or not isinstance(values, dict):
@@ -110,6 +144,13 @@ class Config:
             taxonomy = doc.get("casework", {}).get("taxonomy")
             if taxonomy is not None and not isinstance(taxonomy, str):
                 raise TypeError("casework.taxonomy must be a string (a file path)")
+            web = doc.get("web", {})
+            tiles = web.get("tiles")
+            if tiles is not None and not isinstance(tiles, str):
+                raise TypeError("web.tiles must be a string (a URL template)")
+            attribution = web.get("tiles_attribution", "")
+            if not isinstance(attribution, str):
+                raise TypeError("web.tiles_attribution must be a string")
             cfg = cls(
                 home_id=str(doc["home"]["id"]),
                 origin=str(doc["ledger"]["origin"]),
@@ -118,6 +159,8 @@ class Config:
                 workers=int(intake.get("workers", 2)),
                 catalog_url=url or None,
                 taxonomy=taxonomy or None,
+                tiles=tiles or None,
+                tiles_attribution=attribution,
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"{path}: missing or bad setting: {exc}") from exc
@@ -127,6 +170,8 @@ class Config:
             raise ConfigError(f"{path}: intake.extract_memory_mb must be between 64 and 65536")
         if not 1 <= cfg.workers <= 64:
             raise ConfigError(f"{path}: intake.workers must be between 1 and 64")
+        if cfg.tiles:
+            check_tiles_url(cfg.tiles, f"{path}: web.tiles")
         if cfg.catalog_url:
             check_catalog_url(cfg.catalog_url, f"{path}: catalog.url")
         return cfg

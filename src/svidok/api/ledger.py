@@ -64,6 +64,7 @@ def entry_receipt(
 def verify_status(state: State, _actor: ActorDep) -> VerifyStatus:
     """The result of the last recorded verification (``svidok verify``)."""
     v = schema.verifications.c
+    state.home.ledger.catch_up()  # entries written by the command line since the last look
     with state.home.catalog.engine.connect() as conn:
         row = conn.execute(select(schema.verifications).order_by(v.entry.desc()).limit(1)).first()
     size = state.home.ledger.size

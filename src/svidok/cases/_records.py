@@ -191,6 +191,14 @@ class RecordOps(Base):
             value = getattr(where, name)
             if value:
                 query = query.where(r[column] == value)
+        if where.source_grade:
+            src = s.records.alias("source_record")
+            graded = select(src.c.id).where(
+                src.c.case_id == case_id,
+                src.c.kind == "source",
+                src.c.grade == where.source_grade,
+            )
+            query = query.where(r.source_id.in_(graded))
         if where.tag:
             tagged = select(s.record_tags.c.record_id).where(s.record_tags.c.tag == where.tag)
             query = query.where(r.id.in_(tagged))
@@ -319,6 +327,19 @@ class RecordOps(Base):
                 "verification needs a second reviewer: you created this record or put it in review"
             )
 
+    def needs_second_reviewer(self, actor: Actor, case_id: str, record: str) -> bool:
+        """Whether the two-person rule keeps ``actor`` from verifying the record (they
+        created it or put it in review): what :meth:`assess` would refuse, for pages that
+        say so before anyone tries."""
+        with self._reading() as conn:
+            self._require(conn, actor, case_id)
+            row = self._row(conn, case_id, record)
+            try:
+                self._check_second_reviewer(conn, actor, row)
+            except AccessDenied:
+                return True
+        return False
+
     def assessments(self, actor: Actor, case_id: str, record: str) -> list[dict[str, Any]]:
         with self._reading() as conn:
             self._require(conn, actor, case_id)
@@ -341,10 +362,10 @@ class RecordOps(Base):
 
     # ------------------------------------------------------------------- access
     def open_evidence(self, actor: Actor, case_id: str, record: str, action: str) -> str:
-        """Record that ``actor`` views or downloads an item's original; its object id back.
-        The entry is durable before any byte is served."""
-        if action not in {"view", "download"}:
-            raise CaseworkError("evidence is opened to view or to download")
+        """Record that ``actor`` views, downloads or sees a thumbnail of an item's original;
+        its object id back. The entry is durable before any byte is served."""
+        if action not in {"view", "download", "thumbnail"}:
+            raise CaseworkError("evidence is opened to view, to download or as a thumbnail")
         with self.home.writing(), self._reading() as conn:
             self._require(conn, actor, case_id, Permission.READ)
             row = self._row(conn, case_id, record)
@@ -439,11 +460,47 @@ class RecordOps(Base):
             kind = conn.execute(
                 select(s.records.c.kind).where(s.records.c.id == record)
             ).scalar_one_or_none()
+        return self._history_entries(rows, {record: kind}, granted)
+
+    def activity(self, actor: Actor, case_id: str, *, limit: int = 20) -> list[HistoryEntry]:
+        """The newest ledger entries of the case (any record), newest first."""
+        with self._reading() as conn:
+            granted = self._require(conn, actor, case_id)
+            rows = (
+                conn.execute(
+                    select(s.entries.c.idx, s.entries.c.record_id)
+                    .where(s.entries.c.case_id == case_id)
+                    .order_by(s.entries.c.idx.desc())
+                    .limit(_limit(limit))
+                )
+                .all()
+            )
+            records = {r.record_id for r in rows if r.record_id is not None}
+            kinds = dict(
+                conn.execute(
+                    select(s.records.c.id, s.records.c.kind).where(s.records.c.id.in_(records))
+                ).all()
+            )
+        return self._history_entries(
+            [int(r.idx) for r in rows],
+            {r.record_id: kinds.get(r.record_id) for r in rows if r.record_id is not None},
+            granted,
+        )
+
+    def _history_entries(
+        self,
+        indexes: Sequence[int],
+        kinds: Mapping[str, str | None],
+        granted: frozenset[Permission],
+    ) -> list[HistoryEntry]:
+        """Ledger entries as history, protected values redacted unless ``granted`` allows."""
         out = []
-        for index in rows:
+        for index in indexes:
             entry = self.home.ledger.entry(index)
             data = dict(entry.data)
-            if kind is not None:
+            record = data.get("record")
+            kind = kinds.get(record) if isinstance(record, str) else None
+            if kind is not None and isinstance(record, str):
                 for key in ("fields", "changes"):
                     value = data.get(key)
                     if isinstance(value, Mapping):

@@ -162,6 +162,7 @@ class RecordFilter(_View):
     assessment: str | None = None
     grade: str | None = None  # source reliability A-F or item credibility 1-6
     source: str | None = None
+    source_grade: str | None = None  # the reliability (A-F) of the record's source
     object: str | None = None
     tag: str | None = None
     place: str | None = None

@@ -148,7 +148,22 @@ class Ledger:
     def _file_size(self) -> int:
         return self.path.stat().st_size
 
+    def catch_up(self) -> None:
+        """Take in entries that another process (or Ledger object) appended since this one
+        last looked: a long-running server reads what the command line has just written."""
+        if self._owner == threading.get_ident():
+            self.refresh()
+            return
+        if not self._thread_lock.acquire(timeout=120.0):
+            raise LedgerLockedError("another thread has held the ledger lock for over 120 s")
+        try:
+            self.refresh()
+        finally:
+            self._thread_lock.release()
+
     def read_raw(self, index: int) -> bytes:
+        if index >= self.size:
+            self.catch_up()
         if not 0 <= index < self.size:
             raise IndexError(f"the ledger has no entry {index} (it has {self.size})")
         start = self._ends[index - 1] if index else 0
