@@ -20,6 +20,7 @@ from svidok.api import create_app
 from svidok.api.app import PREFIX, route_table
 from svidok.api.deps import CSRF_HEADER, SAFE_METHODS, SESSION_COOKIE
 from svidok.api.records import COLLECTIONS
+from svidok.api.uploads import OFFSET_MEDIA_TYPE, UploadStore, staging_root
 from svidok.auth import tokens, totp
 from svidok.cases.access import Role
 from svidok.home import Home
@@ -113,6 +114,23 @@ def _token_of(w: World, c: CaseIds, who: str) -> dict[str, Any]:
 
 
 _PASSWORD_CHANGE = _same(json={"current": PASSWORD, "new": NEW_PASSWORD})
+TUS = {"Tus-Resumable": "1.0.0"}
+_META = "filename YS5iaW4="  # a.bin
+
+
+def _upload(**extra: Any) -> Prepare:
+    """An upload of 100 bytes made by the acting user (only its creator may touch it)."""
+
+    def prepare(w: World, c: CaseIds, who: str) -> dict[str, Any]:
+        store = UploadStore(staging_root(w.home_path / "work", None))
+        now = datetime.now(UTC)
+        info = store.create(str(_uid(w, who)), c.id, 100, "a.bin", None, "other", now)
+        return {"upload": info.id, "headers": TUS, **extra}
+
+    return prepare
+
+
+_TUS_PATCH = {**TUS, "Content-Type": OFFSET_MEDIA_TYPE, "Upload-Offset": "0"}
 
 V = PREFIX
 EXPECTED: dict[str, Rule] = {
@@ -176,6 +194,16 @@ EXPECTED: dict[str, Rule] = {
     f"GET {V}/cases/{{case}}/items/{{record}}/metadata": Rule(
         ALL, lambda w, c, r: {"record": c.evidence}
     ),
+    f"OPTIONS {V}/uploads": Rule(ALL, _same()),
+    f"POST {V}/cases/{{case}}/uploads": Rule(
+        EDIT, _same(headers={**TUS, "Upload-Length": "100", "Upload-Metadata": _META})
+    ),
+    f"HEAD {V}/cases/{{case}}/uploads/{{upload}}": Rule(EDIT, _upload()),
+    f"GET {V}/cases/{{case}}/uploads/{{upload}}": Rule(EDIT, _upload()),
+    f"PATCH {V}/cases/{{case}}/uploads/{{upload}}": Rule(
+        EDIT, _upload(headers=_TUS_PATCH, content=os.urandom(100))
+    ),
+    f"DELETE {V}/cases/{{case}}/uploads/{{upload}}": Rule(EDIT, _upload()),
     f"GET {V}/ledger/checkpoint": Rule(ALL, _same()),
     f"GET {V}/ledger/verify": Rule(ALL, _same()),
     f"GET {V}/ledger/entries/{{index}}/receipt": Rule(ALL, lambda w, c, r: {"index": c.entry}),
@@ -221,8 +249,14 @@ def _request(client: TestClient, key: str, values: dict[str, Any], headers: dict
     client.cookies.clear()  # only the credential given here
     values = dict(values)
     kwargs = {k: values.pop(k) for k in ("json", "content", "params") if k in values}
+    headers = {**values.pop("headers", {}), **headers}
     url = template.format(**values)
     return client.request(method, url, headers=headers, **kwargs)
+
+
+def _code(key: str, response: Any) -> str:
+    """The error envelope's code; a response to HEAD has no body to hold one."""
+    return "unauthenticated" if key.startswith("HEAD ") else error_code(response)
 
 
 def _login_headers(world: World, role: str) -> dict[str, str]:
@@ -245,13 +279,13 @@ def test_authorization_matrix(key: str, world: World, client: TestClient) -> Non
             if not allowed and response.status_code != 403:
                 failures.append(f"{role}/{scope}: expected 403, got {response.status_code}")
             if not allowed:
-                error_code(response)
+                _code(key, response)
     values = {"case": world.own.id, **rule.prepare(world, world.own, "owner")}
     anonymous = _request(client, key, values, {})
     if rule.public:
         if not 200 <= anonymous.status_code < 300:
             failures.append(f"anonymous: expected allow, got {anonymous.status_code}")
-    elif anonymous.status_code != 401 or error_code(anonymous) != "unauthenticated":
+    elif anonymous.status_code != 401 or _code(key, anonymous) != "unauthenticated":
         failures.append(f"anonymous: expected 401, got {anonymous.status_code}")
     if rule.session is not None:
         failures += _in_a_session(client, world, key, rule.session)

@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
-from svidok.api import cases, items, ledger, me, records, session
+from svidok.api import cases, items, ledger, me, records, session, uploads
 from svidok.api.deps import DEFAULT_UPLOAD_LIMIT, ApiState
 from svidok.api.errors import install
 
@@ -20,6 +20,7 @@ ROUTERS = (
     cases.router,
     records.router,
     items.router,
+    uploads.router,
     ledger.router,
 )
 
@@ -69,8 +70,10 @@ def create_app(
     upload_limit: int = DEFAULT_UPLOAD_LIMIT,
     staging_dir: Path | None = None,
     secure_cookies: bool = True,
+    web: bool = True,
 ) -> FastAPI:
-    """The API over the data home at ``home_path`` (opened at start-up, closed at the end).
+    """The API (and, with ``web``, the web app at ``/``) over the data home at
+    ``home_path`` (opened at start-up, closed at the end).
 
     ``upload_limit``: the largest upload accepted, in bytes. ``staging_dir``: where uploads
     are received before intake (outside the data home; default: the temporary folder).
@@ -110,4 +113,21 @@ def create_app(
     for router in ROUTERS:
         api.include_router(router)
     app.include_router(api)
+    if web:
+        from svidok.web import mount
+
+        mount(app, tiles_origin=_tiles_origin(home_path))
     return app
+
+
+def _tiles_origin(home_path: Path) -> str | None:
+    """The map tile server's origin from the home's settings, for the page's CSP (None: no
+    tiles, or settings unreadable: then the app refuses to start anyway)."""
+    from svidok.config import CONFIG_FILE, Config, tiles_origin
+    from svidok.errors import ConfigError
+
+    try:
+        config = Config.load(home_path / CONFIG_FILE)
+    except (OSError, ConfigError):
+        return None
+    return tiles_origin(config.tiles) if config.tiles else None

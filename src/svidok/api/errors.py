@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
 
 from svidok.cases.access import AccessDenied as CaseAccessDenied
 from svidok.cases.service import CaseworkError, Conflict, NotFound
@@ -109,36 +110,68 @@ def _classify(exc: SvidokError) -> tuple[int, str, dict[str, str] | None]:
     return 500, "internal", None
 
 
+def _page(request: Request, status: int, message: str, exc: Exception) -> Response | None:
+    """The web app's error page for a request outside /api (None: answer with JSON)."""
+    if request.url.path.startswith("/api/"):
+        return None
+    handler = getattr(request.app.state, "web_error", None)
+    if handler is None:
+        return None
+    response = handler(request, status, message, exc)
+    assert isinstance(response, Response)
+    return response
+
+
 def install(app: FastAPI) -> None:
-    """Register the handlers that turn every error into the envelope."""
+    """Register the handlers that turn every error into the envelope (or, for the web
+    app's pages, into an error page)."""
 
     @app.exception_handler(ApiError)
-    async def _api(_request: Request, exc: ApiError) -> JSONResponse:
+    async def _api(request: Request, exc: ApiError) -> Response:
+        page = _page(request, exc.status, exc.message, exc)
+        if page is not None:
+            return page
         return error_response(exc.status, exc.code, exc.message, exc.headers)
 
     @app.exception_handler(SvidokError)
-    async def _svidok(_request: Request, exc: SvidokError) -> JSONResponse:
+    async def _svidok(request: Request, exc: SvidokError) -> Response:
         status, code, headers = _classify(exc)
+        page = _page(request, status, str(exc) if status < 500 else "", exc)
+        if page is not None:
+            if status >= 500:
+                log.error("request failed: %s", type(exc).__name__)
+            return page
         if status >= 500:
             log.error("request failed: %s", type(exc).__name__)
             return error_response(status, code, "the request could not be carried out")
         return error_response(status, code, str(exc), headers)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         problems = []
         for err in exc.errors()[:20]:
             where = ".".join(str(p) for p in err.get("loc", ()))
             problems.append(f"{where}: {err.get('msg', 'invalid')}")
+        page = _page(request, 422, "; ".join(problems), exc)
+        if page is not None:
+            return page
         return error_response(422, "invalid", "; ".join(problems) or "invalid request")
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         code = _HTTP_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code.replace("_", " ")
+        page = _page(request, exc.status_code, message, exc)
+        if page is not None:
+            return page
         return error_response(exc.status_code, code, message, dict(exc.headers or {}))
 
     @app.exception_handler(Exception)
-    async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
+        page = _page(request, 500, "", exc)
+        if page is not None:
+            if page.status_code >= 500:
+                log.error("unexpected error: %s", type(exc).__name__)
+            return page
         log.error("unexpected error: %s", type(exc).__name__)
         return error_response(500, "internal", "the request could not be carried out")

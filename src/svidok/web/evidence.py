@@ -1,0 +1,156 @@
+"""Showing evidence in the browser: thumbnails and previews of originals. Each one is a
+read of the evidence, recorded in the ledger (``access``) before a byte is sent. Only
+formats a browser shows without running anything are sent inline; every other original
+can only be downloaded."""
+
+from __future__ import annotations
+
+import io
+import threading
+from collections import OrderedDict
+from collections.abc import Iterator
+from typing import BinaryIO
+
+from sqlalchemy import select
+
+from svidok.api.deps import ApiState
+from svidok.cases.access import Actor
+from svidok.cases.service import NotFound
+from svidok.catalog import schema
+
+#: media types sent inline for preview (sandboxed); anything else: download only
+INLINE = frozenset(
+    {
+        "image/jpeg",
+        "image/png",
+        "image/gif",
+        "image/webp",
+        "image/bmp",
+        "video/mp4",
+        "video/webm",
+        "video/ogg",
+        "video/quicktime",
+        "audio/mpeg",
+        "audio/ogg",
+        "audio/wav",
+        "audio/x-wav",
+        "audio/webm",
+        "audio/flac",
+        "audio/mp4",
+        "application/pdf",
+    }
+)
+THUMBNAIL_TYPES = frozenset(
+    {"image/jpeg", "image/png", "image/gif", "image/webp", "image/bmp", "image/tiff"}
+)
+THUMB_PIXELS = 320
+MAX_PIXELS = 100_000_000  # larger pictures are not decoded for a thumbnail
+TEXT_PREVIEW_BYTES = 64 * 1024
+CHUNK = 1 << 20
+
+
+class ThumbnailCache:
+    """Thumbnails already made, by object id (in memory, bounded)."""
+
+    def __init__(self, entries: int = 2000) -> None:
+        self.entries = entries
+        self._data: OrderedDict[str, bytes] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> bytes | None:
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: str, value: bytes) -> None:
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.entries:
+                self._data.popitem(last=False)
+
+
+_cache = ThumbnailCache()
+
+
+def object_info(state: ApiState, object_id: str) -> tuple[str, str, int]:
+    """(media type, logical path, size) of a stored object."""
+    o = schema.objects.c
+    with state.home.catalog.engine.connect() as conn:
+        row = conn.execute(
+            select(o.media_type, o.logical_path, o.size).where(o.id == object_id)
+        ).first()
+    if row is None:
+        raise NotFound("this record holds no evidence file")
+    return str(row.media_type), str(row.logical_path), int(row.size)
+
+
+def open_for(
+    state: ApiState, actor: Actor, case_id: str, record: str, action: str
+) -> tuple[str, str, str, int, BinaryIO]:
+    """Record the access, then open the original: (object id, media type, name, size, file)."""
+    with state.writing():
+        object_id = state.work.open_evidence(actor, case_id, record, action=action)
+    media_type, logical_path, size = object_info(state, object_id)
+    handle = state.home.store.open_content(object_id, logical_path)
+    return object_id, media_type, logical_path, size, handle
+
+
+def chunks(handle: BinaryIO) -> Iterator[bytes]:
+    try:
+        while chunk := handle.read(CHUNK):
+            yield chunk
+    finally:
+        handle.close()
+
+
+def thumbnail(state: ApiState, actor: Actor, case_id: str, record: str) -> bytes | None:
+    """A JPEG at most 320 px on its longer side, or None when the original is not a picture
+    that can be decoded safely."""
+    from PIL import Image, ImageOps
+
+    with state.home.catalog.engine.connect() as conn:
+        row = conn.execute(
+            select(schema.records.c.object_id).where(
+                schema.records.c.id == record, schema.records.c.case_id == case_id
+            )
+        ).first()
+    if row is None or row.object_id is None:
+        raise NotFound("this record holds no evidence file")
+    media_type, _, _ = object_info(state, str(row.object_id))
+    if media_type not in THUMBNAIL_TYPES:
+        return None
+    object_id, _, _, _, handle = open_for(state, actor, case_id, record, "thumbnail")
+    cached = _cache.get(object_id)
+    if cached is not None:
+        handle.close()
+        return cached
+    try:
+        with handle, Image.open(handle) as image:
+            if image.width * image.height > MAX_PIXELS:
+                return None
+            image.draft("RGB", (THUMB_PIXELS, THUMB_PIXELS))
+            picture = ImageOps.exif_transpose(image).convert("RGB")
+            picture.thumbnail((THUMB_PIXELS, THUMB_PIXELS))
+            out = io.BytesIO()
+            picture.save(out, "JPEG", quality=80)
+    except (OSError, ValueError, Image.DecompressionBombError, SyntaxError):
+        return None
+    data = out.getvalue()
+    _cache.put(object_id, data)
+    return data
+
+
+def text_preview(state: ApiState, actor: Actor, case_id: str, record: str) -> tuple[str, bool]:
+    """The beginning of a text original, decoded (charset-normalizer), and whether it was
+    cut short."""
+    from charset_normalizer import from_bytes
+
+    _, _, _, size, handle = open_for(state, actor, case_id, record, "view")
+    with handle:
+        raw = handle.read(TEXT_PREVIEW_BYTES)
+    best = from_bytes(raw).best()
+    decoded = str(best) if best is not None else raw.decode("utf-8", "replace")
+    return decoded, size > TEXT_PREVIEW_BYTES

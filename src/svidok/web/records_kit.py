@@ -1,0 +1,189 @@
+"""What the pages of incidents, people, places and sources share: query values, paging,
+labels of linked records, form values, the context of the shared record fragments, and
+editing a record from its form.
+
+Protected fields (a witness's identity and contact details) reach only roles that may read
+them: never rendered, never put into a form for the others, and never sent to the service
+in a change made by them, so such a change cannot clear what it could not see.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.requests import Request
+from starlette.responses import Response
+
+from svidok.cases.access import AccessDenied, Permission
+from svidok.cases.fields import (
+    PersonFields,
+    SourceFields,
+)
+from svidok.cases.service import TRANSITIONS, CaseworkError, Conflict, NotFound
+from svidok.cases.taxonomy import Category, Taxonomy
+from svidok.cases.views import CaseView, Page, RecordView
+from svidok.web.common import PAGE_SIZE, actor_of, case_of, may, see_other, text
+from svidok.web.i18n import N_
+from svidok.web.pages_actions import link_targets
+from svidok.web.pages_geo import (
+    record_url,
+)
+from svidok.web.render import Viewer
+from svidok.web.session import checked_form, require_viewer, state_of
+
+_FIRST = ("legal_name", "identity_document", "contact", "address", "protected_notes")
+PERSON_PROTECTED = [n for n in _FIRST if n in PersonFields.protected] + sorted(
+    PersonFields.protected - set(_FIRST)
+)
+SOURCE_PROTECTED = sorted(SourceFields.protected)
+NAME_KINDS = ["primary", "variant", "transliteration", "pseudonym"]
+GRADES = ["A", "B", "C", "D", "E", "F"]
+FIELD_NAMES = {
+    "legal_name": N_("Legal name"),
+    "contact": N_("Contact"),
+    "address": N_("Address"),
+    "identity_document": N_("Identity document"),
+    "protected_notes": N_("Protected notes"),
+}
+
+
+# ------------------------------------------------------------------------- helpers
+def query_values(request: Request, names: tuple[str, ...]) -> dict[str, str]:
+    values = {}
+    for name in names:
+        value = request.query_params.get(name, "").strip()[:200]
+        if value:
+            values[name] = value
+    return values
+
+
+def page_of(records: list[RecordView], offset: int) -> Page[RecordView]:
+    return Page(
+        items=records[offset : offset + PAGE_SIZE],
+        total=len(records),
+        limit=PAGE_SIZE,
+        offset=offset,
+    )
+
+
+def labels(state: Any, actor: Any, case_id: str, ids: set[str]) -> dict[str, RecordView]:
+    out = {}
+    for record_id in sorted(ids)[:500]:
+        try:
+            out[record_id] = state.work.get(actor, case_id, record_id)
+        except NotFound:
+            continue
+    return out
+
+
+def of_kind(state: Any, actor: Any, case: CaseView, record: str, kind: str) -> RecordView:
+    view: RecordView = state.work.get(actor, case.id, record)
+    if view.kind != kind:
+        raise NotFound("no such record in this case")
+    return view
+
+
+def tags_of(value: str) -> list[str]:
+    out: list[str] = []
+    for tag in value.replace("\n", ",").split(","):
+        tag = tag.strip()[:100]
+        if tag and tag not in out:
+            out.append(tag)
+    return out[:100]
+
+
+def choices(form: FormData, name: str, limit: int) -> list[str]:
+    out: list[str] = []
+    for value in form.getlist(name)[:limit]:
+        if isinstance(value, str) and value.strip() and value.strip() not in out:
+            out.append(value.strip()[:200])
+    return out
+
+
+def taxonomy_groups(taxonomy: Taxonomy) -> list[tuple[str, list[Category]]]:
+    """Categories grouped by their article without its last part (``8(2)(b)(iv)`` under
+    ``8(2)(b)``), in the taxonomy's order."""
+    groups: dict[str, list[Category]] = {}
+    for category in taxonomy.categories:
+        head = re.sub(r"\([^()]*\)$", "", category.article) if category.article else ""
+        groups.setdefault(head, []).append(category)
+    return list(groups.items())
+
+
+def next_statuses(current: str) -> list[str]:
+    return sorted(TRANSITIONS.get(current, frozenset()))
+
+
+def record_context(
+    request: Request, actor: Any, case: CaseView, record: RecordView
+) -> dict[str, Any]:
+    """What the shared fragments (assessments, history, link form) need."""
+    state = state_of(request)
+    return {
+        "target": record,
+        "history": state.work.history(actor, case.id, record.id, limit=200),
+        "assessments": state.work.assessments(actor, case.id, record.id),
+        "may_assess": may(case, Permission.ASSESS),
+        "may_edit": may(case, Permission.EDIT),
+        "may_annotate": may(case, Permission.ANNOTATE),
+        "next_statuses": next_statuses(record.assessment.value),
+        "link_targets": link_targets(state, actor, case.id, record.kind)
+        if may(case, Permission.ANNOTATE) and record.kind in {"item", "incident", "person"}
+        else [],
+    }
+
+
+def write(request: Request, work: Callable[[], Any]) -> Any:
+    with state_of(request).writing():
+        return work()
+
+
+def form_version(form: FormData) -> int | None:
+    try:
+        return int(text(form, "version", limit=20))
+    except ValueError:
+        return None
+
+
+async def edit_record(
+    request: Request,
+    key: str,
+    record: str,
+    kind: str,
+    changes_of: Callable[[FormData, CaseView], dict[str, Any]],
+    again: Callable[[Viewer, CaseView, RecordView, FormData, str, int], Response],
+) -> Response:
+    """Change a record from its edit form: only the fields the viewer may change are sent
+    (tags alone for a role that may only annotate; protected fields only for a role that
+    may read them), against the version the form was made from."""
+    viewer = require_viewer(request)
+    form = await checked_form(request, viewer)
+    case = case_of(request, viewer, key)
+    state = state_of(request)
+    actor = actor_of(request, viewer)
+    current = of_kind(state, actor, case, record, kind)
+    if not (may(case, Permission.EDIT) or may(case, Permission.ANNOTATE)):
+        raise AccessDenied("your role on this case does not allow: edit")
+
+    def run() -> None:
+        if may(case, Permission.EDIT):
+            changes = changes_of(form, case)
+        else:
+            changes = {"tags": tags_of(text(form, "tags", limit=10_000))}
+        write(
+            request, lambda: state.work.update(actor, case.id, record, changes, form_version(form))
+        )
+
+    try:
+        await run_in_threadpool(run)
+    except Conflict as exc:
+        return again(viewer, case, current, form, str(exc), 409)
+    except CaseworkError as exc:
+        if isinstance(exc, NotFound):
+            raise
+        return again(viewer, case, current, form, str(exc), 422)
+    return see_other(record_url(case.reference, current))

@@ -1,0 +1,266 @@
+"""The web app's own pages (sign-in, cases, dashboard, items, item, preview, thumbnail,
+upload page): access, escaping, CSRF, security headers, and evidence reads recorded."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+from fastapi.testclient import TestClient
+from PIL import Image
+
+from svidok.api import create_app
+from svidok.auth.store import AuthStore
+from svidok.cases.access import Actor, Role
+from svidok.cases.service import Casework, open_casework
+from svidok.home import Home
+from svidok.intake.ingest import IngestOptions, ingest
+
+OPERATOR = Actor.operator("operator")
+PASSWORD = "correct horse battery staple"
+XSS = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+BIDI = "invoice\u202egpj.exe"
+
+
+@dataclass
+class Site:
+    path: Path
+    home: Home
+    work: Casework
+    case: str
+    foreign: str
+    photo: str  # item with a JPEG original
+    photo_sha256: str
+    text_item: str
+    html_item: str  # an HTML original: never sent inline
+    users: dict[str, str]
+
+
+def _jpeg() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (640, 480), (200, 30, 30)).save(out, "JPEG")
+    return out.getvalue()
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    tmp = tmp_path_factory.mktemp("web")
+    path = tmp / "home"
+    Home.init(path, origin="svidok.test/web", actor="tester")
+    home = Home.open(path)
+    work = open_casework(home)
+    auth = AuthStore.for_home(path)
+    auth.migrate()
+    users = {n: work.add_user(OPERATOR, n, n.title(), admin=n == "ada").id for n in
+             ("olena", "viktor", "stan", "ada")}
+    for user in users.values():
+        auth.set_password(UUID(user), PASSWORD)
+    case = work.create_case(OPERATOR, {"reference": "WEB-1", "title": "Case " + XSS}).id
+    foreign = work.create_case(OPERATOR, {"reference": "OTHER-1", "title": "Other"}).id
+    work.grant(OPERATOR, case, users["olena"], Role.OWNER)
+    work.grant(OPERATOR, case, users["viktor"], Role.VIEWER)
+    work.grant(OPERATOR, foreign, users["stan"], Role.OWNER)
+    files = {"photo.jpg": _jpeg(), "note.txt": "Свідок: тест\n".encode() * 3,
+             "page.html": b"<html><script>alert(1)</script></html>"}
+    objects = {}
+    for name, data in files.items():
+        (tmp / name).write_bytes(data)
+        report = ingest(home, [str(tmp / name)], IngestOptions(case=case, collector="op"))
+        objects[name] = report.outcomes[0].object_id
+    photo = work.create(OPERATOR, case, "item", {"title": XSS, "object": objects["photo.jpg"],
+                                                 "item_kind": "photo", "tags": ["tag-a"]}).id
+    text_item = work.create(OPERATOR, case, "item", {"title": BIDI, "object": objects["note.txt"],
+                                                     "item_kind": "document"}).id
+    html_item = work.create(OPERATOR, case, "item", {"title": "Saved page",
+                                                     "object": objects["page.html"]}).id
+    auth.close()
+    try:
+        yield Site(path, home, work, case, foreign, photo,
+                   hashlib.sha256(files["photo.jpg"]).hexdigest(), text_item, html_item, users)
+    finally:
+        home.close()
+
+
+@pytest.fixture(scope="module")
+def app(site: Site) -> Iterator[TestClient]:
+    with TestClient(create_app(site.path, secure_cookies=False), base_url="http://127.0.0.1") as c:
+        yield c
+
+
+def signed_in(app: TestClient, name: str) -> TestClient:
+    app.cookies.clear()
+    r = app.post("/signin", data={"username": name, "password": PASSWORD, "next": "/cases"},
+                 follow_redirects=False)
+    assert r.status_code == 303, r.text
+    return app
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf-token" content="([^"]+)"', html)
+    assert found
+    return found.group(1)
+
+
+def test_pages_need_a_session(app: TestClient, site: Site) -> None:
+    app.cookies.clear()
+    for url in ["/cases", "/cases/WEB-1", "/cases/WEB-1/items", f"/cases/WEB-1/items/{site.photo}",
+                f"/cases/WEB-1/items/{site.photo}/preview", "/cases/WEB-1/upload"]:
+        r = app.get(url, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].startswith("/signin?next="), url
+
+
+def test_sign_in_refuses_wrong_password_and_foreign_redirects(app: TestClient) -> None:
+    app.cookies.clear()
+    r = app.post("/signin", data={"username": "olena", "password": "nope", "next": "/cases"},
+                 follow_redirects=False)
+    assert r.status_code == 401 and "svidok_session" not in r.headers.get("set-cookie", "")
+    r = app.post("/signin", data={"username": "ghost", "password": "nope"}, follow_redirects=False)
+    assert r.status_code == 401
+    for target in ["https://evil.example/", "//evil.example/x", "/\\evil.example"]:
+        r = app.post("/signin", data={"username": "olena", "password": PASSWORD, "next": target},
+                     follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"] == "/cases", target
+        app.cookies.clear()
+
+
+def test_security_headers_on_pages(app: TestClient) -> None:
+    r = signed_in(app, "olena").get("/cases")
+    csp = r.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "default-src 'none'" in csp
+    assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert r.headers["x-frame-options"] == "SAMEORIGIN"
+    assert "<script>" not in r.text.replace('<script src="', "")
+
+
+def test_session_cookie_flags(site: Site) -> None:
+    with TestClient(create_app(site.path), base_url="https://127.0.0.1") as c:
+        r = c.post("/signin", data={"username": "olena", "password": PASSWORD},
+                   follow_redirects=False)
+        cookie = r.headers["set-cookie"].lower()
+        assert "httponly" in cookie and "secure" in cookie and "samesite=strict" in cookie
+        assert "path=/" in cookie
+
+
+def test_user_text_is_escaped_everywhere(app: TestClient, site: Site) -> None:
+    c = signed_in(app, "olena")
+    for url in ["/cases", "/cases/WEB-1", "/cases/WEB-1/items", f"/cases/WEB-1/items/{site.photo}",
+                f"/cases/WEB-1/items/{site.text_item}"]:
+        html = c.get(url).text
+        assert "<script>alert(1)" not in html and "<img src=x" not in html, url
+        assert "\u202e" not in html, url
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in c.get(f"/cases/WEB-1/items/{site.photo}").text
+    assert "invoice\\u202egpj.exe" in c.get(f"/cases/WEB-1/items/{site.text_item}").text
+
+
+def test_foreign_case_is_refused(app: TestClient, site: Site) -> None:
+    c = signed_in(app, "stan")
+    assert "WEB-1" not in c.get("/cases").text
+    item = f"/cases/WEB-1/items/{site.photo}"
+    for url in ["/cases/WEB-1", "/cases/WEB-1/items", item, f"{item}/preview",
+                f"{item}/thumbnail", f"/cases/{site.case}/items", "/cases/NO-SUCH/items"]:
+        r = c.get(url)
+        assert r.status_code == 403, url
+        assert "Case &lt;script&gt;" not in r.text
+
+
+def _accesses(site: Site, record: str) -> list[str]:
+    return [e.data["action"] for e in site.work.history(OPERATOR, site.case, record)
+            if e.type == "access"]
+
+
+def test_item_page_shows_hash_and_preview_is_recorded(app: TestClient, site: Site) -> None:
+    c = signed_in(app, "viktor")
+    html = c.get(f"/cases/WEB-1/items/{site.photo}").text
+    assert site.photo_sha256 in html
+    before = _accesses(site, site.photo)
+    r = c.get(f"/cases/WEB-1/items/{site.photo}/preview")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
+    assert hashlib.sha256(r.content).hexdigest() == site.photo_sha256
+    assert r.headers["content-security-policy"].startswith("sandbox")
+    assert _accesses(site, site.photo) == [*before, "view"]
+    r = c.get(f"/cases/WEB-1/items/{site.photo}/thumbnail")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
+    assert max(Image.open(io.BytesIO(r.content)).size) <= 320
+    assert _accesses(site, site.photo) == [*before, "view", "thumbnail"]
+    assert "thumbnail" in c.get(f"/cases/WEB-1/items/{site.photo}").text  # in custody history
+
+
+def test_unsafe_types_are_never_inline(app: TestClient, site: Site) -> None:
+    c = signed_in(app, "olena")
+    before = _accesses(site, site.html_item)
+    r = c.get(f"/cases/WEB-1/items/{site.html_item}/preview")
+    assert r.status_code == 404 and "<script>alert(1)</script></html>" not in r.text
+    assert _accesses(site, site.html_item) == before
+    r = c.get(f"/cases/WEB-1/items/{site.html_item}/thumbnail")
+    assert r.status_code == 204
+
+
+def test_text_preview_is_escaped_and_decoded(app: TestClient, site: Site) -> None:
+    c = signed_in(app, "olena")
+    r = c.get(f"/cases/WEB-1/items/{site.text_item}/text")
+    assert r.status_code == 200 and "Свідок: тест" in r.text
+
+
+def test_items_filters(app: TestClient, site: Site) -> None:
+    c = signed_in(app, "olena")
+    html = c.get("/cases/WEB-1/items?item_kind=photo").text
+    assert site.photo in html and site.text_item not in html
+    html = c.get("/cases/WEB-1/items?tag=tag-a").text
+    assert site.photo in html and site.html_item not in html
+    html = c.get("/cases/WEB-1/items?q=Saved").text
+    assert site.html_item in html and site.photo not in html
+    assert c.get("/cases/WEB-1/items?time_from=not-a-date").status_code in {200, 422}
+
+
+def test_forms_need_the_csrf_token(app: TestClient, site: Site) -> None:
+    c = signed_in(app, "olena")
+    r = c.post("/cases", data={"reference": "NEW-1", "title": "New"})
+    assert r.status_code == 403
+    assert "NEW-1" not in c.get("/cases").text
+    token = csrf_of(c.get("/cases").text)
+    r = c.post("/cases", data={"reference": "NEW-2", "title": "New", "csrf_token": token},
+               follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/cases/NEW-2"
+    r = c.post("/cases", data={"reference": "bad ref!", "title": "x", "csrf_token": token})
+    assert r.status_code == 422 and "reference" in r.text
+
+
+def test_assess_form_and_two_person_rule(app: TestClient, site: Site) -> None:
+    c = signed_in(app, "olena")
+    token = csrf_of(c.get(f"/cases/WEB-1/items/{site.html_item}").text)
+    url = f"/cases/WEB-1/records/{site.html_item}/assess"
+    r = c.post(url, data={"to": "in review", "rationale": "check", "csrf_token": token},
+               follow_redirects=False)
+    assert r.status_code == 303
+    r = c.post(url, data={"to": "verified", "rationale": "ok", "csrf_token": token})
+    assert r.status_code == 403
+    assert site.work.get(OPERATOR, site.case, site.html_item).assessment.value == "in review"
+
+
+def test_language_switch_and_negotiation(app: TestClient) -> None:
+    app.cookies.clear()
+    r = app.get("/signin", headers={"Accept-Language": "uk-UA,uk;q=0.9,en;q=0.5"})
+    assert '<html lang="uk">' in r.text
+    r = app.post("/language", data={"lang": "en", "next": "/signin"}, follow_redirects=False)
+    assert r.status_code == 303 and "svidok_lang=en" in r.headers["set-cookie"]
+    r = app.post("/language", data={"lang": "en", "next": "https://evil.example"},
+                 follow_redirects=False)
+    assert r.headers["location"] == "/cases"
+
+
+def test_sign_out_needs_csrf_and_ends_session(app: TestClient) -> None:
+    c = signed_in(app, "olena")
+    html = c.get("/cases").text
+    r = c.post("/signout", data={}, follow_redirects=False)
+    assert r.status_code == 403
+    assert c.get("/cases", follow_redirects=False).status_code == 200
+    r = c.post("/signout", data={"csrf_token": csrf_of(html)}, follow_redirects=False)
+    assert r.status_code == 303
+    assert c.get("/cases", follow_redirects=False).status_code == 303
