@@ -14,7 +14,7 @@ TYPES = {"init", "key", "acquisition", "extraction", "intake.skip", "verificatio
 TYPES |= {  # casework (docs/formats.md, "Casework entries")
     "user.create", "user.update", "case.create", "case.update", "member.grant",
     "member.revoke", "record.create", "record.update", "link.add", "link.remove",
-    "assessment", "access", "token.create", "token.revoke",
+    "assessment", "access", "token.create", "token.revoke", "export",
 }
 MEMBERS = {"svidok": int, "index": int, "type": str, "time": str, "actor": str, "tool": str,
            "host": str, "data": dict}

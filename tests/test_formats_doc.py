@@ -149,6 +149,9 @@ def _casework(home: Home, key_file: Path) -> None:
     work.open_evidence(iryna, case, item.id, "download")
     work.issue_token(olena, olena.user_id or "", "tok123456789", [case], "2027-01-01T00:00:00Z")
     work.revoke_token(olena, "tok123456789")
+    work.record_export(olena, case, [item.id], recipient="Prosecutor", purpose="trial",
+                       protected=False, selection={"items": [item.id], "incident": None,
+                                                   "query": None})
     work.revoke(olena, case, iryna.user_id or "")
 
 

@@ -7,6 +7,8 @@ import hashlib
 import json
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -93,6 +95,25 @@ def _open(home: Path | None) -> Home:
 
 def _show_progress() -> bool:
     return err.is_terminal and not os.environ.get("CI")
+
+
+@contextmanager
+def byte_progress(description: str) -> Iterator[Callable[[int], None]]:
+    """A progress bar of bytes (amount and speed) on a terminal; the callback that advances
+    it by a number of bytes (a no-op when no bar is shown)."""
+    if not _show_progress():
+        yield lambda _n: None
+        return
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        console=err,
+        transient=True,
+    ) as bar:
+        task = bar.add_task(description, total=None)
+        yield lambda n: bar.advance(task, n)
 
 
 @app.callback(invoke_without_command=True)
@@ -478,6 +499,11 @@ app.command("demo")(cli_casework.demo_command)
 from svidok import cli_serve  # noqa: E402  (light: typer only; uvicorn/fastapi imported lazily)
 
 app.command("serve")(cli_serve.serve)
+
+from svidok import cli_export  # noqa: E402  (light: typer only; the exporter loads lazily)
+
+app.command("export")(cli_export.export_command)
+app.command("verify-package")(cli_export.verify_package_command)
 
 
 def main() -> None:

@@ -34,12 +34,19 @@ class Permission(StrEnum):
     ANNOTATE = "annotate"  # tags and links
     ASSESS = "assess"  # change verification status
     MANAGE = "manage"  # grant and revoke roles, change the case itself
+    EXPORT = "export"  # hand items over in a package (svidok export)
 
 
 ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OWNER: frozenset(Permission),
     Role.INVESTIGATOR: frozenset(
-        {Permission.READ, Permission.READ_PROTECTED, Permission.EDIT, Permission.ANNOTATE}
+        {
+            Permission.READ,
+            Permission.READ_PROTECTED,
+            Permission.EDIT,
+            Permission.ANNOTATE,
+            Permission.EXPORT,
+        }
     ),
     Role.REVIEWER: frozenset(
         {Permission.READ, Permission.READ_PROTECTED, Permission.ASSESS, Permission.ANNOTATE}

@@ -14,6 +14,7 @@ from sqlalchemy import select
 
 from svidok.cases._base import MAX_PAGE, CaseworkError, Cipher, Conflict, NotFound
 from svidok.cases._cases import CaseOps
+from svidok.cases._exports import ExportOps
 from svidok.cases._records import LINK_KINDS, TRANSITIONS, RecordOps
 from svidok.cases._users import UserOps
 from svidok.cases.taxonomy import Taxonomy
@@ -33,7 +34,7 @@ __all__ = [
 ]
 
 
-class Casework(UserOps, CaseOps, RecordOps):
+class Casework(UserOps, CaseOps, RecordOps, ExportOps):
     """Cases and their records over one data home (see the module docstring)."""
 
 

@@ -34,6 +34,7 @@ CASEWORK_TYPES = frozenset(
         "access",
         "token.create",
         "token.revoke",
+        "export",
     }
 )
 UNVERIFIED = "unverified"

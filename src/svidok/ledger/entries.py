@@ -66,6 +66,7 @@ ENTRY_TYPES = frozenset(
         "access",  # evidence content viewed or downloaded
         "token.create",  # an API token issued (its secret never)
         "token.revoke",
+        "export",  # items handed over in a package: to whom, why
     }
 )
 _MEMBERS = frozenset({"svidok", "index", "type", "time", "actor", "tool", "host", "data"})

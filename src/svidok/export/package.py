@@ -1,0 +1,329 @@
+"""Court-ready packages: a case's selected items as a BagIt bag that the receiving
+institution checks offline with standard tools (docs/formats.md, "Packages").
+
+The order matters for custody: the ``export`` entry is written and signed first, then the
+package is built against the checkpoint that covers it, so the package carries the record
+of its own making. Every metadata file is computed from the signed entries the package
+carries (the same code that checks them, :mod:`svidok.export.verify_package`), never
+from the catalog, so what the package says is what the ledger says.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import shutil
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import or_, select
+
+from svidok import __version__
+from svidok.cases.access import Actor, Permission
+from svidok.cases.service import Casework
+from svidok.cases.views import RecordFilter
+from svidok.catalog import schema as s
+from svidok.errors import SvidokError
+from svidok.export import verify_package as vp
+from svidok.export.bag import BagWriter, ExportError, publish
+from svidok.export.readme import readme
+from svidok.home import Home
+from svidok.ledger.checkpoint import open_checkpoint
+
+_CHUNK_IDS = 500
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which items of the case: all that every given condition admits (none: all items)."""
+
+    items: tuple[str, ...] = ()
+    incident: str | None = None
+    query: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"items": list(self.items), "incident": self.incident, "query": self.query}
+
+
+@dataclass
+class ExportResult:
+    path: Path
+    export: str
+    entry: int
+    case: str
+    items: int
+    records: int
+    entries: int
+    files: int
+    bytes: int
+    checkpoint_size: int
+    protected_included: bool
+    problems: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {k: (str(v) if isinstance(v, Path) else v) for k, v in self.__dict__.items()}
+
+
+def select_items(work: Casework, actor: Actor, case_id: str, selection: Selection) -> list[str]:
+    """The ids of the case's items that the selection admits, sorted."""
+    chosen: set[str] | None = None
+    if selection.items:
+        for record in selection.items:
+            if work.get(actor, case_id, record).kind != "item":
+                raise ExportError(f"{record} is not an item")
+        chosen = set(selection.items)
+    if selection.incident:
+        incident = work.get(actor, case_id, selection.incident)
+        if incident.kind != "incident":
+            raise ExportError(f"{selection.incident} is not an incident")
+        shown = {
+            link.from_id
+            for link in work.links(actor, case_id, incident.id)
+            if link.kind == "item-incident"
+        }
+        chosen = shown if chosen is None else chosen & shown
+    if selection.query or chosen is None:
+        found: set[str] = set()
+        where = RecordFilter(kind="item", text=selection.query or None)
+        offset = 0
+        while True:
+            page = work.find(actor, case_id, where, limit=500, offset=offset)
+            found.update(r.id for r in page.items)
+            offset += len(page.items)
+            if not page.items or offset >= page.total:
+                break
+        chosen = found if chosen is None else chosen & found
+    return sorted(chosen)
+
+
+def _chunks(values: Sequence[str]) -> Iterable[list[str]]:
+    for i in range(0, len(values), _CHUNK_IDS):
+        yield list(values[i : i + _CHUNK_IDS])
+
+
+def _entry_indexes(
+    home: Home, case_id: str, reference: str, items: list[str]
+) -> tuple[set[int], set[str], dict[str, str]]:
+    """The ledger entries a package of ``items`` carries, the records linked to them, and
+    the items' objects (record -> object id)."""
+    e, lk, r = s.entries.c, s.links.c, s.records.c
+    indexes: set[int] = {0}
+    linked: set[str] = set()
+    objects: dict[str, str] = {}
+    with home.catalog.engine.connect() as conn:
+        indexes.update(
+            conn.execute(
+                select(e.idx).where(e.case_id == case_id, e.type == "case.create")
+            ).scalars()
+        )
+        for chunk in _chunks(items):
+            for row in conn.execute(
+                select(lk.from_id, lk.to_id, lk.created_entry, lk.removed_entry).where(
+                    lk.case_id == case_id, or_(lk.from_id.in_(chunk), lk.to_id.in_(chunk))
+                )
+            ):
+                indexes.add(int(row.created_entry))
+                if row.removed_entry is not None:
+                    indexes.add(int(row.removed_entry))
+                else:
+                    linked.update({row.from_id, row.to_id})
+            objects.update(
+                {
+                    str(row.id): str(row.object_id)
+                    for row in conn.execute(
+                        select(r.id, r.object_id).where(r.id.in_(chunk), r.object_id.is_not(None))
+                    )
+                }
+            )
+        linked -= set(items)
+        records = sorted(set(items) | linked)
+        for chunk in _chunks(records):
+            indexes.update(
+                conn.execute(
+                    select(e.idx).where(e.case_id == case_id, e.record_id.in_(chunk))
+                ).scalars()
+            )
+        a, x = s.acquisitions.c, s.extractions.c
+        for chunk in _chunks(sorted(set(objects.values()))):
+            indexes.update(
+                conn.execute(
+                    select(a.entry).where(
+                        a.object_id.in_(chunk), a.case_name.in_([case_id, reference])
+                    )
+                ).scalars()
+            )
+            indexes.update(conn.execute(select(x.entry).where(x.object_id.in_(chunk))).scalars())
+    return indexes, linked, objects
+
+
+def export_case(
+    home: Home,
+    work: Casework,
+    actor: Actor,
+    case_key: str,
+    selection: Selection,
+    out: Path,
+    *,
+    recipient: str,
+    purpose: str,
+    include_protected: bool = False,
+    progress: Callable[[int], None] | None = None,
+) -> ExportResult:
+    """Export the selected items of a case to ``out`` (a new folder, or ``NAME.zip``)."""
+    out = out.absolute()
+    if out.exists() or out.is_symlink():
+        raise ExportError(f"{out} exists already: give a new folder or file name")
+    if not out.parent.is_dir():
+        raise ExportError(f"{out.parent} is not a folder")
+    case = work.find_case(actor, case_key)
+    if Permission.EXPORT not in case.permissions:
+        raise ExportError("your role on this case does not allow: export")
+    items = select_items(work, actor, case.id, selection)
+    if not items:
+        raise ExportError("the selection holds no items: nothing to export")
+    entry = work.record_export(  # signed into a checkpoint before the package is written
+        actor, case.id, items, recipient=recipient, purpose=purpose,
+        protected=include_protected, selection=selection.to_json(),
+    )
+    latest = home.latest_checkpoint()
+    if latest is None or latest.checkpoint.size <= entry.index:
+        raise ExportError("the export entry is not covered by a signed checkpoint")
+    work_dir = out.with_name(f".{out.name}.building-{os.getpid()}")
+    try:
+        result = _build(home, work, actor, case.id, case.reference, items, entry.index,
+                        str(entry.data["export"]), work_dir, latest.note, include_protected,
+                        progress)
+        publish(work_dir, out)
+    except BaseException:
+        shutil.rmtree(work_dir, ignore_errors=True)
+        raise
+    result.path = out
+    result.protected_included = include_protected
+    return result
+
+
+def _build(
+    home: Home, work: Casework, actor: Actor, case_id: str, reference: str, items: list[str],
+    export_entry: int, export_id: str, root: Path, note: str, include_protected: bool,
+    progress: Callable[[int], None] | None,
+) -> ExportResult:
+    cp = open_checkpoint(note, home.verifier)
+    indexes, linked, objects = _entry_indexes(home, case_id, reference, items)
+    indexes = {i for i in indexes if i < cp.size} | {export_entry}
+    bag = BagWriter(root, progress)
+    lines = {i: home.ledger.read_raw(i) for i in sorted(indexes)}
+    entries = [json.loads(line) for line in lines.values()]
+    bag.add_bytes("ledger/entries.jsonl", b"".join(line + b"\n" for line in lines.values()))
+    for index in lines:
+        bag.add_text(f"ledger/proofs/{index:020d}.tlog-proof", home.ledger.receipt(index).to_text())
+    vkey = (home.path / "keys" / "ledger.pub").read_text(encoding="utf-8").strip()
+    bag.add_text("key/log.vkey", vkey + "\n")
+    bag.add_text("key/log-public-key.pem", _pem(vkey))
+    checkpoint = vp.open_checkpoint(note, vp.parse_vkey(vkey))
+    bag.add_text("checkpoint/checkpoint.txt", note)
+    bag.add_text("checkpoint/signed-text.txt", checkpoint.body)
+    bag.add_bytes("checkpoint/signature.bin", checkpoint.signature)
+    case_ref = {"id": case_id, "reference": reference}
+
+    def described(record: str) -> dict[str, Any]:
+        meta = vp.describe(record, entries, case_ref)
+        if include_protected and meta["sealed_fields"]:
+            view = work.get(actor, case_id, record)
+            meta["protected"] = {k: view.fields[k] for k in meta["sealed_fields"]
+                                 if k in view.fields}
+        return meta
+
+    item_meta = []
+    written: set[str] = set()
+    for record in items:
+        meta = described(record)
+        item_meta.append(meta)
+        original = meta.get("original")
+        if original is not None:
+            rel = str(original["file"]).removeprefix("data/")
+            if rel not in written:
+                digests = _copy_original(home, bag, rel, objects[record])
+                if digests["sha256"] != original["sha256"]:
+                    raise ExportError(
+                        f"the stored bytes of {original['object']} do not match their digest: "
+                        "run `svidok verify`; nothing was exported"
+                    )
+                written.add(rel)
+            acquisitions = meta["acquisitions"]
+            if acquisitions:
+                receipt = home.ledger.receipt(int(acquisitions[0]["entry"]))
+                bag.add_text(f"items/{record}/receipt.tlog-proof", receipt.to_text())
+        bag.add_text(f"items/{record}/metadata.json", vp.dump(meta))
+    record_meta = [described(record) for record in sorted(linked)]
+    for meta in record_meta:
+        bag.add_text(f"records/{meta['record']}.json", vp.dump(meta))
+    bag.add_text("items.csv", vp.items_csv(item_meta))
+    bag.add_text("records.csv", vp.records_csv(record_meta))
+    bag.add_text("items.geojson", vp.geojson(item_meta))
+    bag.add_text("records.geojson", vp.geojson(record_meta))
+    export_doc = {
+        "format": vp.FORMAT,
+        "export": export_id,
+        "export_entry": export_entry,
+        "case": case_ref,
+        "items": items,
+        "records": sorted(linked),
+        "recipient": entries_by(entries, export_entry)["recipient"],
+        "purpose": entries_by(entries, export_entry)["purpose"],
+        "protected_included": include_protected,
+        "checkpoint_size": cp.size,
+    }
+    bag.add_text("export.json", vp.dump(export_doc))
+    bag.add_text("README.txt", readme(export_doc, cp.origin, vkey, len(entries)))
+    bag.add_bytes("verify_package.py", Path(vp.__file__).read_bytes())
+    bag.finish(
+        {
+            "Source-Organization": cp.origin,
+            "External-Description": f"Svidok evidence package of case {reference}: "
+            f"{len(items)} items, {len(linked)} linked records",
+            "External-Identifier": export_id,
+            "Bag-Software-Agent": f"svidok {__version__}",
+            "Svidok-Export-Entry": str(export_entry),
+            "Svidok-Checkpoint-Size": str(cp.size),
+        }
+    )
+    return ExportResult(
+        path=root, export=export_id, entry=export_entry, case=reference, items=len(items),
+        records=len(linked), entries=len(entries), files=len(bag.digests), bytes=bag.octets,
+        checkpoint_size=cp.size, protected_included=include_protected,
+    )
+
+
+def entries_by(entries: list[dict[str, Any]], index: int) -> dict[str, Any]:
+    """The ``data`` of the entry with that index."""
+    for e in entries:
+        if e["index"] == index:
+            return dict(e["data"])
+    raise ExportError(f"entry {index} is not in the package")
+
+
+def _copy_original(home: Home, bag: BagWriter, rel: str, object_id: str) -> dict[str, str]:
+    with home.catalog.engine.connect() as conn:
+        logical = conn.execute(
+            select(s.objects.c.logical_path).where(s.objects.c.id == object_id)
+        ).scalar_one_or_none()
+    if logical is None:
+        raise ExportError(f"{object_id} is not in the catalog")
+    try:
+        with home.store.open_content(object_id, str(logical)) as source:
+            return bag.add_stream(rel, source)
+    except (OSError, SvidokError) as exc:
+        raise ExportError(f"cannot read {object_id} from the store: {exc}") from exc
+
+
+def _pem(vkey: str) -> str:
+    """The log's Ed25519 public key as PEM (SubjectPublicKeyInfo), for openssl."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+
+    raw = base64.b64decode(vkey.split("+", 2)[2])[1:]
+    key = Ed25519PublicKey.from_public_bytes(raw)
+    return key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
