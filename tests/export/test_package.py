@@ -23,6 +23,7 @@ from svidok.cases.access import Actor
 from svidok.cases.service import open_casework
 from svidok.cases.views import RecordFilter
 from svidok.demo import run_demo
+from svidok.export import package_format as pf
 from svidok.export import verify_package as vp
 from svidok.export.bag import ExportError
 from svidok.export.package import Selection, export_case
@@ -135,11 +136,13 @@ def test_standard_tools_of_the_readme_work(site: dict[str, Path]) -> None:
 
 def test_the_shipped_script_needs_no_svidok(site: dict[str, Path], tmp_path: Path) -> None:
     script = site["bag"] / "data" / "verify_package.py"
-    text = script.read_text()
-    assert "svidok." not in text.replace("svidok.test", "") and "import svidok" not in text
+    for part in (script, script.parent / "package_format.py"):
+        text = part.read_text()
+        assert "svidok." not in text and "import svidok" not in text, part
     alone = tmp_path / "alone"
     alone.mkdir()
     shutil.copy(script, alone / "verify_package.py")
+    shutil.copy(script.parent / "package_format.py", alone / "package_format.py")
     run = subprocess.run([sys.executable, "-I", str(alone / "verify_package.py"),
                           str(site["bag"]), "--key", _vkey(site)],
                          capture_output=True, text=True, cwd=alone)
@@ -257,7 +260,7 @@ def _edit_metadata(bag: Path) -> str:
     meta = _item_dirs(bag)[0] / "metadata.json"
     doc = json.loads(meta.read_text())
     doc["fields"]["captured"] = {"start": "2022-03-29T10:00:00+03:00", "precision": "second"}
-    meta.write_text(vp.dump(doc))
+    meta.write_text(pf.dump(doc))
     return "metadata.json"
 
 
@@ -265,7 +268,7 @@ def _edit_acquisition(bag: Path) -> str:
     meta = _item_dirs(bag)[1] / "metadata.json"
     doc = json.loads(meta.read_text())
     doc["acquisitions"][0]["collector"] = "Someone Else"
-    meta.write_text(vp.dump(doc))
+    meta.write_text(pf.dump(doc))
     return "metadata.json"
 
 
@@ -279,7 +282,7 @@ def _edit_recipient(bag: Path) -> str:
     path = bag / "data" / "export.json"
     doc = json.loads(path.read_text())
     doc["recipient"] = "Someone else"
-    path.write_text(vp.dump(doc))
+    path.write_text(pf.dump(doc))
     return "recipient"
 
 

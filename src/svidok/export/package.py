@@ -27,11 +27,12 @@ from svidok.cases.service import Casework
 from svidok.cases.views import RecordFilter
 from svidok.catalog import schema as s
 from svidok.errors import SvidokError
+from svidok.export import package_format as pf
 from svidok.export import verify_package as vp
 from svidok.export.bag import BagWriter, ExportError, publish
 from svidok.export.readme import readme
 from svidok.home import Home
-from svidok.ledger.checkpoint import open_checkpoint
+from svidok.ledger.checkpoint import Receipt, open_checkpoint, verify_receipt
 
 _CHUNK_IDS = 500
 
@@ -218,7 +219,7 @@ def _build(
     entries = [json.loads(line) for line in lines.values()]
     bag.add_bytes("ledger/entries.jsonl", b"".join(line + b"\n" for line in lines.values()))
     for index in lines:
-        bag.add_text(f"ledger/proofs/{index:020d}.tlog-proof", home.ledger.receipt(index).to_text())
+        bag.add_text(f"ledger/proofs/{index:020d}.tlog-proof", _proof(home, index, cp.size, note))
     vkey = (home.path / "keys" / "ledger.pub").read_text(encoding="utf-8").strip()
     bag.add_text("key/log.vkey", vkey + "\n")
     bag.add_text("key/log-public-key.pem", _pem(vkey))
@@ -229,7 +230,7 @@ def _build(
     case_ref = {"id": case_id, "reference": reference}
 
     def described(record: str) -> dict[str, Any]:
-        meta = vp.describe(record, entries, case_ref)
+        meta = pf.describe(record, entries, case_ref)
         if include_protected and meta["sealed_fields"]:
             view = work.get(actor, case_id, record)
             meta["protected"] = {k: view.fields[k] for k in meta["sealed_fields"]
@@ -254,18 +255,19 @@ def _build(
                 written.add(rel)
             acquisitions = meta["acquisitions"]
             if acquisitions:
-                receipt = home.ledger.receipt(int(acquisitions[0]["entry"]))
-                bag.add_text(f"items/{record}/receipt.tlog-proof", receipt.to_text())
-        bag.add_text(f"items/{record}/metadata.json", vp.dump(meta))
+                first = int(acquisitions[0]["entry"])
+                bag.add_text(f"items/{record}/receipt.tlog-proof",
+                             _proof(home, first, cp.size, note))
+        bag.add_text(f"items/{record}/metadata.json", pf.dump(meta))
     record_meta = [described(record) for record in sorted(linked)]
     for meta in record_meta:
-        bag.add_text(f"records/{meta['record']}.json", vp.dump(meta))
-    bag.add_text("items.csv", vp.items_csv(item_meta))
-    bag.add_text("records.csv", vp.records_csv(record_meta))
-    bag.add_text("items.geojson", vp.geojson(item_meta))
-    bag.add_text("records.geojson", vp.geojson(record_meta))
+        bag.add_text(f"records/{meta['record']}.json", pf.dump(meta))
+    bag.add_text("items.csv", pf.items_csv(item_meta))
+    bag.add_text("records.csv", pf.records_csv(record_meta))
+    bag.add_text("items.geojson", pf.geojson(item_meta))
+    bag.add_text("records.geojson", pf.geojson(record_meta))
     export_doc = {
-        "format": vp.FORMAT,
+        "format": pf.FORMAT,
         "export": export_id,
         "export_entry": export_entry,
         "case": case_ref,
@@ -276,9 +278,10 @@ def _build(
         "protected_included": include_protected,
         "checkpoint_size": cp.size,
     }
-    bag.add_text("export.json", vp.dump(export_doc))
+    bag.add_text("export.json", pf.dump(export_doc))
     bag.add_text("README.txt", readme(export_doc, cp.origin, vkey, len(entries)))
     bag.add_bytes("verify_package.py", Path(vp.__file__).read_bytes())
+    bag.add_bytes("package_format.py", Path(pf.__file__).read_bytes())
     bag.finish(
         {
             "Source-Organization": cp.origin,
@@ -295,6 +298,15 @@ def _build(
         records=len(linked), entries=len(entries), files=len(bag.digests), bytes=bag.octets,
         checkpoint_size=cp.size, protected_included=include_protected,
     )
+
+
+def _proof(home: Home, index: int, size: int, note: str) -> str:
+    """A tlog-proof of entry ``index`` against this package's checkpoint (of ``size``),
+    whatever later checkpoints other writers sign meanwhile."""
+    receipt = Receipt(index=index, proof=tuple(home.ledger.tree.inclusion_proof(index, size)),
+                      checkpoint_note=note, extra=home.ledger.read_raw(index))
+    verify_receipt(receipt, home.verifier)  # never hand out a proof that does not verify
+    return receipt.to_text()
 
 
 def entries_by(entries: list[dict[str, Any]], index: int) -> dict[str, Any]:

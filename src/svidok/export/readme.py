@@ -43,6 +43,7 @@ WHAT IS WHERE
   data/key/log.vkey, data/key/log-public-key.pem   the archive's public key (two forms)
   data/export.json                     what was exported, to whom and why
   data/verify_package.py               the check below, as a script you can read
+  data/package_format.py               its part that computes what the entries say
 
 CHECKING IT
 1. Every file is the one the package lists (run in this folder):

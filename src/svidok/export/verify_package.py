@@ -26,9 +26,7 @@ from __future__ import annotations
 
 import argparse
 import base64
-import csv
 import hashlib
-import io
 import json
 import os
 import re
@@ -41,26 +39,24 @@ from functools import partial
 from pathlib import Path
 from typing import IO, Any
 
-FORMAT = "svidok-package/1"
-SEALED = "svidok-enc:"  # the prefix of a protected value as the ledger holds it
+try:  # inside Svidok
+    from . import package_format as pf
+except ImportError:  # the copy in a package: its sibling file
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import package_format as pf  # type: ignore[import-not-found, no-redef]
+
+Problem = pf.Problem
+FORMAT = pf.FORMAT
+
 PROOF_HEADER = "c2sp.org/tlog-proof@v1"
 CHUNK = 1 << 20
 MAX_META = 64 << 20  # the largest metadata or proof file read into memory
-ITEM_COLUMNS = [
-    "record", "title", "item_kind", "captured", "latitude", "longitude", "status",
-    "sha256", "size", "media_type", "original", "collectors", "acquired_at", "tags",
-]
-RECORD_COLUMNS = ["record", "kind", "title", "time", "latitude", "longitude", "status"]
 BAGIT_TXT = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 ALGORITHMS = ("sha256", "sha512")
 
 
 def _open_file(path: Path) -> IO[bytes]:
     return path.open("rb")
-
-
-class Problem(Exception):
-    """One thing found wrong (its text says what, in plain words)."""
 
 
 # ------------------------------------------------------------------ reading a bag
@@ -267,191 +263,6 @@ def check_proof(text: str, cp: Checkpoint) -> tuple[int, bytes]:
     return index, entry
 
 
-# ------------------------------------------------------------ what the entries say
-def _data(e: dict[str, Any]) -> dict[str, Any]:
-    d = e.get("data")
-    return d if isinstance(d, dict) else {}
-
-
-def _merged(doc: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
-    out = dict(doc)
-    for key, value in changes.items():
-        if value is None:
-            out.pop(key, None)
-        else:
-            out[key] = value
-    return out
-
-
-def _stamp(e: dict[str, Any]) -> dict[str, Any]:
-    return {"entry": e["index"], "time": e["time"], "actor": e["actor"]}
-
-
-def describe(record: str, entries: list[dict[str, Any]], case: dict[str, str]) -> dict[str, Any]:
-    """The metadata of one record as the entries (sorted by index) say it: fields (sealed
-    protected values left out and named), status with its history, links, custody and,
-    for an item, its original with its acquisitions for this case and extractions."""
-    fields: dict[str, Any] = {}
-    kind, status, created = "", "unverified", False
-    assessments: list[dict[str, Any]] = []
-    links: dict[str, dict[str, Any]] = {}
-    custody: list[dict[str, Any]] = []
-    for e in entries:
-        d, t = _data(e), e["type"]
-        if d.get("case") not in (None, case["id"], case["reference"]):
-            continue
-        if t == "record.create" and d.get("record") == record:
-            fields, kind, created = dict(d.get("fields") or {}), str(d.get("kind")), True
-        elif t == "record.update" and d.get("record") == record:
-            fields = _merged(fields, d.get("changes") or {})
-        elif t == "assessment" and d.get("record") == record:
-            status = str(d.get("to"))
-            assessments.append({**_stamp(e), "from": d.get("from"), "to": d.get("to"),
-                                "rationale": d.get("rationale")})
-        elif t == "link.add" and record in (d.get("from"), d.get("to")):
-            links[str(d.get("link"))] = {"link": d.get("link"), "kind": d.get("kind"),
-                                         "from": d.get("from"), "to": d.get("to"),
-                                         "role": d.get("role"), "entry": e["index"]}
-        elif t == "link.remove" and str(d.get("link")) in links:
-            links.pop(str(d.get("link")))
-        else:
-            continue
-        custody.append({**_stamp(e), "type": t})
-    if not created:
-        raise Problem(f"record {record}: no record.create entry for it in the package")
-    sealed = sorted(k for k, v in fields.items() if isinstance(v, str) and v.startswith(SEALED))
-    out: dict[str, Any] = {
-        "record": record,
-        "kind": kind,
-        "case": case["id"],
-        "fields": {k: v for k, v in fields.items() if k not in sealed},
-        "sealed_fields": sealed,
-        "status": status,
-        "assessments": assessments,
-        "links": sorted(links.values(), key=lambda link: int(link["entry"])),
-    }
-    obj = fields.get("object") if kind == "item" else None
-    if isinstance(obj, str):
-        acquired = [e for e in entries if e["type"] == "acquisition"
-                    and _data(e).get("object") == obj
-                    and _data(e).get("case") in (case["id"], case["reference"])]
-        extracted = [e for e in entries if e["type"] == "extraction"
-                     and _data(e).get("object") == obj]
-        accessed = [e for e in entries if e["type"] == "access"
-                    and _data(e).get("record") == record]
-        custody.extend({**_stamp(e), "type": e["type"]} for e in acquired + extracted + accessed)
-        first = _data(acquired[0]) if acquired else {}
-        out["original"] = {
-            "object": obj,
-            "sha256": obj.removeprefix("sha256:"),
-            "size": first.get("size"),
-            "media_type": first.get("media_type"),
-            "file": original_path(obj, first.get("logical_path")),
-        }
-        out["acquisitions"] = [{**_stamp(e), **_data(e)} for e in acquired]
-        out["extractions"] = [{**_stamp(e), **_data(e)} for e in extracted]
-        out["accesses"] = [{**_stamp(e), "action": _data(e).get("action")} for e in accessed]
-        out["receipt"] = f"data/items/{record}/receipt.tlog-proof"
-    out["custody"] = sorted(custody, key=lambda c: int(c["entry"]))
-    return out
-
-
-def original_path(obj: str, logical_path: Any) -> str:
-    """Where a package keeps an object's bytes: by digest, with a safe file name ending."""
-    digest = obj.removeprefix("sha256:")
-    suffix = Path(str(logical_path or "")).suffix.lower()
-    if not re.fullmatch(r"\.[a-z0-9]{1,10}", suffix):
-        suffix = ".bin"
-    return f"data/originals/{digest}{suffix}"
-
-
-def _point(fields: dict[str, Any]) -> tuple[Any, Any]:
-    loc = fields.get("location")
-    if isinstance(loc, dict) and "lat" in loc and "lon" in loc:
-        return loc["lat"], loc["lon"]
-    if "lat" in fields and "lon" in fields:  # a place
-        return fields["lat"], fields["lon"]
-    return None, None
-
-
-def _time(fields: dict[str, Any]) -> str:
-    for name in ("captured", "time"):
-        value = fields.get(name)
-        if isinstance(value, dict):
-            start, end = value.get("start") or "", value.get("end") or ""
-            return f"{start}/{end}" if end else str(start)
-    return ""
-
-
-def _title(m: dict[str, Any]) -> str:
-    f = m["fields"]
-    names = f.get("names")
-    if isinstance(names, list) and names and isinstance(names[0], dict):
-        return str(names[0].get("value") or names[0].get("name") or "")
-    for key in ("title", "name"):
-        if isinstance(f.get(key), str):
-            return str(f[key])
-    return str(m.get("original", {}).get("file", "")).rsplit("/", 1)[-1]
-
-
-def _csv(rows: list[list[Any]], header: list[str]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header)
-    for row in rows:  # a leading =, +, - or @ would be a formula in a spreadsheet
-        writer.writerow(["'" + c if isinstance(c, str) and c and c[0] in "=+-@\t\r" else c
-                         for c in ("" if v is None else v for v in row)])
-    return out.getvalue()
-
-
-def items_csv(items: list[dict[str, Any]]) -> str:
-    rows = []
-    for m in items:
-        f, o = m["fields"], m.get("original", {})
-        lat, lon = _point(f)
-        acq = m.get("acquisitions", [])
-        rows.append([m["record"], _title(m), f.get("item_kind"), _time(f), lat, lon,
-                     m["status"], o.get("sha256"), o.get("size"), o.get("media_type"),
-                     o.get("file"), "; ".join(sorted({str(a.get("collector")) for a in acq})),
-                     acq[0]["acquired_at"] if acq else "", "; ".join(f.get("tags", []))])
-    return _csv(rows, ITEM_COLUMNS)
-
-
-def records_csv(records: list[dict[str, Any]]) -> str:
-    rows = []
-    for m in records:
-        lat, lon = _point(m["fields"])
-        rows.append([m["record"], m["kind"], _title(m), _time(m["fields"]), lat, lon,
-                     m["status"]])
-    return _csv(rows, RECORD_COLUMNS)
-
-
-def geojson(records: list[dict[str, Any]]) -> str:
-    """RFC 7946 FeatureCollection of the records with a position (lon, lat order)."""
-    features = []
-    for m in records:
-        lat, lon = _point(m["fields"])
-        if isinstance(lat, int | float) and isinstance(lon, int | float):
-            loc = m["fields"].get("location")
-            precision = loc.get("precision_m") if isinstance(loc, dict) else None
-            features.append({
-                "type": "Feature",
-                "id": m["record"],
-                "geometry": {"type": "Point", "coordinates": [lon, lat]},
-                "properties": {"record": m["record"], "kind": m["kind"], "title": _title(m),
-                               "time": _time(m["fields"]), "status": m["status"],
-                               "precision_m": precision,
-                               "sha256": m.get("original", {}).get("sha256")},
-            })
-    return json.dumps({"type": "FeatureCollection", "features": features},
-                      ensure_ascii=False, indent=1, sort_keys=True) + "\n"
-
-
-def dump(doc: Any) -> str:
-    """How a package writes its JSON files (so a verifier can compare them exactly)."""
-    return json.dumps(doc, ensure_ascii=False, indent=1, sort_keys=True) + "\n"
-
-
 # --------------------------------------------------------------------- the checks
 @dataclass
 class Report:
@@ -606,7 +417,7 @@ def _check_entries(tree: Tree, report: Report, state: dict[str, Any]) -> None:
         report.problems.append(f"{name}: a proof of an entry the package does not list")
     first = entries.get(0)
     if first is None or first["type"] != "init" or parse_vkey(
-        str(_data(first).get("vkey"))) != state["key"]:
+        str(pf.data_of(first).get("vkey"))) != state["key"]:
         report.problems.append("entry 0 (the log's init entry, naming its key) is missing or "
                                "names another key")
     state["entries"] = [entries[i] for i in sorted(entries)]
@@ -621,7 +432,7 @@ def _check_export(tree: Tree, report: Report, state: dict[str, Any]) -> None:
     entry = entries.get(doc.get("export_entry"))
     if entry is None or entry["type"] != "export":
         raise Problem("data/export.json names no export entry of the package's ledger")
-    d = _data(entry)
+    d = pf.data_of(entry)
     items = doc.get("items")
     if not isinstance(items, list) or not all(isinstance(i, str) for i in items):
         raise Problem("data/export.json lists no items")
@@ -637,8 +448,8 @@ def _check_export(tree: Tree, report: Report, state: dict[str, Any]) -> None:
                           f"{entry['index']} says")
     if doc.get("checkpoint_size") != state["checkpoint"].size:
         raise Problem("data/export.json names another checkpoint than the package's")
-    if not any(e["type"] == "case.create" and _data(e).get("case") == case.get("id")
-               and _data(e).get("fields", {}).get("reference") == case.get("reference")
+    if not any(e["type"] == "case.create" and pf.data_of(e).get("case") == case.get("id")
+               and pf.data_of(e).get("fields", {}).get("reference") == case.get("reference")
                for e in state["entries"]):
         raise Problem("data/export.json: the case's reference is not the one its entry gives")
     state["export"], state["case"] = doc, {"id": str(case["id"]),
@@ -657,7 +468,7 @@ def _check_records(
     for group, folder in places:
         for record in doc.get(group, []):
             try:
-                expected = describe(str(record), entries, case)
+                expected = pf.describe(str(record), entries, case)
             except Problem as exc:
                 report.problems.append(str(exc))
                 continue
@@ -676,10 +487,10 @@ def _check_records(
         owner = re.fullmatch(r"data/(items|records)/([^/.]+)(/.*|\.json)", p)
         if owner and owner[2] not in doc.get(owner[1], []):
             report.problems.append(f"{p}: belongs to no record of the export")
-    for name, text in (("data/items.csv", items_csv(items)),
-                       ("data/records.csv", records_csv(others)),
-                       ("data/items.geojson", geojson(items)),
-                       ("data/records.geojson", geojson(others))):
+    for name, text in (("data/items.csv", pf.items_csv(items)),
+                       ("data/records.csv", pf.records_csv(others)),
+                       ("data/items.geojson", pf.geojson(items)),
+                       ("data/records.geojson", pf.geojson(others))):
         if name not in tree.files:
             report.problems.append(f"{name} is missing")
         elif tree.text(name) != text:
