@@ -194,6 +194,9 @@ EXPECTED: dict[str, Rule] = {
     f"GET {V}/cases/{{case}}/items/{{record}}/metadata": Rule(
         ALL, lambda w, c, r: {"record": c.evidence}
     ),
+    f"POST {V}/cases/{{case}}/exports": Rule(
+        EDIT, _same(json={"recipient": "court", "purpose": "trial"})
+    ),
     f"OPTIONS {V}/uploads": Rule(ALL, _same()),
     f"POST {V}/cases/{{case}}/uploads": Rule(
         EDIT, _same(headers={**TUS, "Upload-Length": "100", "Upload-Metadata": _META})

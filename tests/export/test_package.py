@@ -19,7 +19,7 @@ from pathlib import Path
 import bagit
 import pytest
 
-from svidok.cases.access import Actor
+from svidok.cases.access import AccessDenied, Actor
 from svidok.cases.service import open_casework
 from svidok.cases.views import RecordFilter
 from svidok.demo import run_demo
@@ -160,7 +160,7 @@ def test_protected_values_stay_out_unless_asked_for(site: dict[str, Path], tmp_p
         case = work.find_case(OPERATOR, "demo")
         work.grant(OPERATOR, case.id, analyst.id, "analyst")
         ana = Actor(name="ana", user_id=analyst.id)
-        with pytest.raises(ExportError):  # an analyst may not export at all
+        with pytest.raises(AccessDenied):  # an analyst may not export at all
             export_case(home, work, ana, "demo", Selection(), tmp_path / "x",
                         recipient="r", purpose="p")
         out = tmp_path / "with-protected"

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import or_, select
 
 from svidok import __version__
-from svidok.cases.access import Actor, Permission
+from svidok.cases.access import AccessDenied, Actor, Permission
 from svidok.cases.service import Casework
 from svidok.cases.views import RecordFilter
 from svidok.catalog import schema as s
@@ -181,7 +181,7 @@ def export_case(
         raise ExportError(f"{out.parent} is not a folder")
     case = work.find_case(actor, case_key)
     if Permission.EXPORT not in case.permissions:
-        raise ExportError("your role on this case does not allow: export")
+        raise AccessDenied("your role on this case does not allow: export")
     items = select_items(work, actor, case.id, selection)
     if not items:
         raise ExportError("the selection holds no items: nothing to export")
