@@ -39,6 +39,9 @@ MAP_KINDS = ("item", "incident", "place")
 
 _UNITS = ("second", "minute", "hour", "day", "month", "year")
 _ORDER = {u: i for i, u in enumerate(_UNITS)}
+#: the first and last moments a datetime holds: arithmetic past them stops there
+_FIRST = datetime.min.replace(tzinfo=UTC)
+_LAST = datetime.max.replace(tzinfo=UTC)
 
 
 # --------------------------------------------------------------------------- records
@@ -65,13 +68,26 @@ def record_url(reference: str, record: RecordView) -> str:
 
 # ----------------------------------------------------------------------------- times
 def _add(moment: datetime, unit: str, n: int = 1) -> datetime:
-    if unit == "year":
-        return moment.replace(year=moment.year + n)
-    if unit == "month":
-        months = moment.year * 12 + moment.month - 1 + n
-        return moment.replace(year=months // 12, month=months % 12 + 1)
-    seconds = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}[unit]
-    return moment + timedelta(seconds=seconds * n)
+    """``n`` units after ``moment``; the first or last moment there is when that is out of
+    range (a record dated in the year 9999 or 1 is valid and must not break a page)."""
+    try:
+        if unit == "year":
+            return moment.replace(year=moment.year + n)
+        if unit == "month":
+            months = moment.year * 12 + moment.month - 1 + n
+            return moment.replace(year=months // 12, month=months % 12 + 1)
+        seconds = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}[unit]
+        return moment + timedelta(seconds=seconds * n)
+    except (ValueError, OverflowError):
+        return _LAST if n > 0 else _FIRST
+
+
+def _shift(moment: datetime, by: timedelta) -> datetime:
+    """``moment + by``, stopping at the first or last moment there is."""
+    try:
+        return moment + by
+    except OverflowError:
+        return _LAST if by > timedelta(0) else _FIRST
 
 
 def _floor(moment: datetime, unit: str) -> datetime:
@@ -103,9 +119,9 @@ def _parse(value: str) -> tuple[datetime, str] | None:
         if len(value) == 10:
             return datetime.fromisoformat(value).replace(tzinfo=UTC), "day"
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
+    except (ValueError, OverflowError):  # not a time, or before the year 1 in UTC
         return None
-    moment = moment.astimezone(UTC) if moment.tzinfo else moment.replace(tzinfo=UTC)
     clock = value[11:].split("+")[0].split("Z")[0].split("-")[0]
     return moment, "second" if clock.count(":") >= 2 else "minute"
 
@@ -266,12 +282,14 @@ def layout(
     t0 = window[0] or min(moments)
     t1 = window[1] or max(moments)
     if t1 <= t0:
-        t1 = t0 + timedelta(hours=1)
+        t1 = _shift(t0, timedelta(hours=1))
+        if t1 <= t0:  # the last moment there is
+            t0 = _shift(t1, -timedelta(hours=1))
     pad = (t1 - t0) * 0.03
     if window[0] is None:
-        t0 -= pad
+        t0 = _shift(t0, -pad)
     if window[1] is None:
-        t1 += pad
+        t1 = _shift(t1, pad)
     left, right, row = 12, 12, 22
     inner = width - left - right
     total = (t1 - t0).total_seconds()
@@ -311,11 +329,14 @@ def layout(
     unit, n = _axis(t0, t1)
     moment = _floor(t0, unit)
     if unit == "year":
-        moment = moment.replace(year=moment.year - moment.year % n)
+        moment = moment.replace(year=max(1, moment.year - moment.year % n))
     while moment <= t1 and len(tl.axis) < 40:
         if moment >= t0:
             tl.axis.append(AxisTick(x(moment), moment.strftime(_LABELS[unit])))
-        moment = _add(moment, unit, n)
+        following = _add(moment, unit, n)
+        if following <= moment:  # the last moment there is
+            break
+        moment = following
     if claim is not None and visible(claim):
         tl.claim_x = x(claim[0])
         tl.claim_width = max(x(claim[1]) - tl.claim_x, 0)
