@@ -6,7 +6,7 @@ from uuid import UUID, uuid4
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import FileResponse, RedirectResponse, Response
 
 from svidok.api.deps import SESSION_COOKIE, client_address
 from svidok.cases.access import Permission
@@ -16,7 +16,7 @@ from svidok.errors import AuthenticationFailed, LoginThrottled, SvidokError
 from svidok.web import i18n
 from svidok.web.common import actor_of, case_of, may, see_other, text
 from svidok.web.i18n import N_
-from svidok.web.render import render
+from svidok.web.render import STATIC, render
 from svidok.web.router import router
 from svidok.web.session import (
     checked_form,
@@ -28,11 +28,23 @@ from svidok.web.session import (
 
 _FAILED = N_("The user name, password or code was not accepted.")
 _THROTTLED = N_("Too many failed attempts. Wait a few minutes and try again.")
+_SLASH = N_("A case reference cannot contain “/”: it is part of the case's web address.")
 
 
 @router.get("/")
 def home_page(request: Request) -> Response:
     return see_other("/cases" if viewer_of(request) is not None else "/signin")
+
+
+@router.get("/favicon.ico", include_in_schema=False)
+def favicon() -> Response:
+    """The icon, for browsers that ask for it by this name (on a document that is not a
+    page, such as JSON); the pages name it themselves. Open to anyone, like the static files."""
+    return FileResponse(
+        STATIC / "favicon.svg",
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=86400"},
+    )
 
 
 @router.get("/signin")
@@ -157,8 +169,11 @@ async def create_case(request: Request) -> Response:
         "description": text(form, "description"),
     }
     state = state_of(request)
+    slash = i18n.gettext_(_SLASH)
 
     def create() -> str:
+        if "/" in fields["reference"]:  # the reference is a part of every address of the case
+            raise CaseworkError(slash)
         with state.writing():
             return state.work.create_case(actor_of(request, viewer), fields).reference
 

@@ -110,7 +110,13 @@ def item_page(request: Request, key: str, record: str) -> Response:
             "links": links,
             "related": related,
             "preview_kind": preview_kind,
-            **record_context(request, actor, case, item),
+            **record_context(
+                request,
+                actor,
+                case,
+                item,
+                [a.entry for a in found.acquisitions] if found is not None else [],
+            ),
         },
     )
 

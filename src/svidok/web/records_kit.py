@@ -10,9 +10,10 @@ in a change made by them, so such a change cannot clear what it could not see.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
@@ -25,7 +26,8 @@ from svidok.cases.fields import (
 )
 from svidok.cases.service import TRANSITIONS, CaseworkError, Conflict, NotFound
 from svidok.cases.taxonomy import Category, Taxonomy
-from svidok.cases.views import CaseView, Page, RecordView
+from svidok.cases.views import CaseView, HistoryEntry, Page, RecordView
+from svidok.catalog import schema
 from svidok.web.common import PAGE_SIZE, actor_of, case_of, may, see_other, text
 from svidok.web.i18n import N_
 from svidok.web.pages_actions import link_targets
@@ -42,6 +44,8 @@ PERSON_PROTECTED = [n for n in _FIRST if n in PersonFields.protected] + sorted(
 SOURCE_PROTECTED = sorted(SourceFields.protected)
 NAME_KINDS = ["primary", "variant", "transliteration", "pseudonym"]
 GRADES = ["A", "B", "C", "D", "E", "F"]
+#: most entries of a record's custody history shown on its page (the newest)
+HISTORY_SHOWN = 200
 FIELD_NAMES = {
     "legal_name": N_("Legal name"),
     "contact": N_("Contact"),
@@ -118,14 +122,47 @@ def next_statuses(current: str) -> list[str]:
     return sorted(TRANSITIONS.get(current, frozenset()))
 
 
+def custody_history(
+    state: Any, actor: Any, case_id: str, record: str, also: Iterable[int] = ()
+) -> tuple[list[HistoryEntry], int]:
+    """The newest entries about the record (at most HISTORY_SHOWN), with the ledger entries
+    ``also`` (an item's acquisitions: where its custody begins), oldest first; and how many
+    entries there are in all."""
+    e = schema.entries.c
+    with state.home.catalog.engine.connect() as conn:
+        total = conn.execute(
+            select(func.count()).where(e.case_id == case_id, e.record_id == record)
+        ).scalar_one()
+    newest = state.work.history(
+        actor, case_id, record, limit=HISTORY_SHOWN, offset=max(0, total - HISTORY_SHOWN)
+    )
+    shown = {h.index for h in newest}
+    for index in sorted(set(also) - shown):
+        entry = state.home.ledger.entry(index)
+        newest.append(
+            HistoryEntry(
+                index=entry.index, type=entry.type, time=entry.time, actor=entry.actor, data={}
+            )
+        )
+        total += 1
+    return sorted(newest, key=lambda h: h.index), total
+
+
 def record_context(
-    request: Request, actor: Any, case: CaseView, record: RecordView
+    request: Request,
+    actor: Any,
+    case: CaseView,
+    record: RecordView,
+    also: Iterable[int] = (),
 ) -> dict[str, Any]:
-    """What the shared fragments (assessments, history, link form) need."""
+    """What the shared fragments (assessments, history, link form) need; ``also``: ledger
+    entries to show in the history too (an item's acquisitions)."""
     state = state_of(request)
+    history, history_total = custody_history(state, actor, case.id, record.id, also)
     return {
         "target": record,
-        "history": state.work.history(actor, case.id, record.id, limit=200),
+        "history": history,
+        "history_total": history_total,
         "assessments": state.work.assessments(actor, case.id, record.id),
         "may_assess": may(case, Permission.ASSESS),
         "may_edit": may(case, Permission.EDIT),

@@ -105,7 +105,9 @@ def render(
         "viewer": viewer,
         "csrf_token": viewer.csrf_token if viewer is not None else "",
         "lang": i18n.language(),
-        "path": request.url.path,
+        # where the page's forms come back to (the language switch, assessments, links):
+        # this page with its filters
+        "path": request.url.path + ("?" + request.url.query if request.url.query else ""),
         "case": None,
         "section": "",
     }

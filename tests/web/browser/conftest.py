@@ -392,10 +392,6 @@ class Watch:
         if failed and int(failed.group(1)) in self.allowed:
             return
         where = msg.location.get("url") or page.url
-        if failed and where.endswith("/favicon.ico"):
-            # Chromium asks for /favicon.ico by itself when a page names no icon; the pages
-            # do not (yet), and this request is the browser's, not the page's.
-            return
         self.problems.append(f"{where}: console {msg.type}: {msg.text}")
 
     @contextmanager
