@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
@@ -18,7 +17,7 @@ from svidok.cases.fields import (
 )
 from svidok.cases.service import CaseworkError
 from svidok.cases.views import CaseView, RecordFilter, RecordView
-from svidok.web.common import PAGE_SIZE, actor_of, case_of, may, page_offset, see_other, text
+from svidok.web.common import PAGE_SIZE, actor_of, case_of, may, page_offset, text
 from svidok.web.pages_geo import (
     MAX_SCAN,
     evidence_times,
@@ -31,6 +30,7 @@ from svidok.web.pages_geo import (
 )
 from svidok.web.records_kit import (
     choices,
+    create_record,
     edit_record,
     labels,
     of_kind,
@@ -39,11 +39,10 @@ from svidok.web.records_kit import (
     record_context,
     tags_of,
     taxonomy_groups,
-    write,
 )
 from svidok.web.render import Viewer, render
 from svidok.web.router import router
-from svidok.web.session import checked_form, require_viewer, state_of
+from svidok.web.session import require_viewer, state_of
 
 # ------------------------------------------------------------------------ incidents
 INCIDENT_FILTERS = ("q", "status", "category", "time_from", "time_to", "place")
@@ -202,22 +201,11 @@ def new_incident_page(request: Request, key: str) -> Response:
 
 @router.post("/cases/{key}/incidents")
 async def create_incident(request: Request, key: str) -> Response:
-    viewer = require_viewer(request)
-    form = await checked_form(request, viewer)
-    case = case_of(request, viewer, key)
-    state = state_of(request)
-    actor = actor_of(request, viewer)
-
-    def run() -> str:
-        fields = {k: v for k, v in _incident_fields(form).items() if v is not None}
-        return str(write(request, lambda: state.work.create(actor, case.id, "incident", fields)).id)
-
-    try:
-        record = await run_in_threadpool(run)
-    except CaseworkError as exc:
+    def again(viewer: Viewer, case: CaseView, form: FormData, error: str) -> Response:
         values = _form_values(form, _INCIDENT_INPUTS)
-        return _incident_form(request, viewer, case, None, values, str(exc), 422)
-    return see_other(f"/cases/{case.reference}/incidents/{record}")
+        return _incident_form(request, viewer, case, None, values, error, 422)
+
+    return await create_record(request, key, "incident", lambda f, c: _incident_fields(f), again)
 
 
 @router.get("/cases/{key}/incidents/{record}")

@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlencode
 
-from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
@@ -19,7 +18,7 @@ from svidok.cases.fields import (
 )
 from svidok.cases.service import CaseworkError
 from svidok.cases.views import CaseView, RecordFilter, RecordView
-from svidok.web.common import PAGE_SIZE, actor_of, case_of, may, page_offset, see_other, text
+from svidok.web.common import PAGE_SIZE, actor_of, case_of, may, page_offset, text
 from svidok.web.pages_geo import (
     MAX_SCAN,
     iterate,
@@ -28,6 +27,7 @@ from svidok.web.records_kit import (
     FIELD_NAMES,
     NAME_KINDS,
     PERSON_PROTECTED,
+    create_record,
     edit_record,
     labels,
     of_kind,
@@ -35,11 +35,10 @@ from svidok.web.records_kit import (
     query_values,
     record_context,
     tags_of,
-    write,
 )
 from svidok.web.render import Viewer, render
 from svidok.web.router import router
-from svidok.web.session import checked_form, require_viewer, state_of
+from svidok.web.session import require_viewer, state_of
 
 # --------------------------------------------------------------------------- people
 PEOPLE_FILTERS = ("q", "status")
@@ -204,22 +203,11 @@ def new_person_page(request: Request, key: str) -> Response:
 
 @router.post("/cases/{key}/people")
 async def create_person(request: Request, key: str) -> Response:
-    viewer = require_viewer(request)
-    form = await checked_form(request, viewer)
-    case = case_of(request, viewer, key)
-    state = state_of(request)
-    actor = actor_of(request, viewer)
-
-    def run() -> str:
-        fields = {k: v for k, v in _person_fields(form, case).items() if v is not None}
-        return str(write(request, lambda: state.work.create(actor, case.id, "person", fields)).id)
-
-    try:
-        record = await run_in_threadpool(run)
-    except CaseworkError as exc:
+    def again(viewer: Viewer, case: CaseView, form: FormData, error: str) -> Response:
         values = _person_form_values(form, may(case, Permission.READ_PROTECTED))
-        return _person_form(request, viewer, case, None, values, str(exc), 422)
-    return see_other(f"/cases/{case.reference}/people/{record}")
+        return _person_form(request, viewer, case, None, values, error, 422)
+
+    return await create_record(request, key, "person", _person_fields, again)
 
 
 @router.get("/cases/{key}/people/{record}")

@@ -224,3 +224,30 @@ async def edit_record(
             raise
         return again(viewer, case, current, form, str(exc), 422)
     return see_other(record_url(case.reference, current))
+
+
+async def create_record(
+    request: Request,
+    key: str,
+    kind: str,
+    fields_of: Callable[[FormData, CaseView], dict[str, Any]],
+    again: Callable[[Viewer, CaseView, FormData, str], Response],
+) -> Response:
+    """Create a record of ``kind`` from its form (``fields_of``; None values left out), then
+    show its page; the form again with the service's message when it refuses."""
+    viewer = require_viewer(request)
+    form = await checked_form(request, viewer)
+    case = case_of(request, viewer, key)
+    state = state_of(request)
+    actor = actor_of(request, viewer)
+
+    def run() -> RecordView:
+        fields = {k: v for k, v in fields_of(form, case).items() if v is not None}
+        made: RecordView = write(request, lambda: state.work.create(actor, case.id, kind, fields))
+        return made
+
+    try:
+        record = await run_in_threadpool(run)
+    except CaseworkError as exc:
+        return again(viewer, case, form, str(exc))
+    return see_other(record_url(case.reference, record))
