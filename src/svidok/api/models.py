@@ -21,7 +21,7 @@ class _Body(BaseModel):
 
 
 class CaseCreate(_Body):
-    reference: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/ -]{0,79}$")]
+    reference: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,79}$")]
     title: Annotated[str, Field(min_length=1, max_length=500)]
     description: Annotated[str, Field(max_length=20_000)] = ""
 

@@ -116,7 +116,7 @@ class CaseStatus(StrEnum):
 
 class CaseFields(_Fields):
     kind: ClassVar[str] = "case"
-    reference: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/ -]{0,79}$")]
+    reference: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._ -]{0,79}$")]
     title: Title
     description: Text = ""
     status: CaseStatus = CaseStatus.OPEN

@@ -140,6 +140,7 @@ def _entry_indexes(
                 }
             )
         linked -= set(items)
+        linked |= _referenced(conn, sorted(set(items) | linked)) - set(items)
         records = sorted(set(items) | linked)
         for chunk in _chunks(records):
             indexes.update(
@@ -158,6 +159,19 @@ def _entry_indexes(
             )
             indexes.update(conn.execute(select(x.entry).where(x.object_id.in_(chunk))).scalars())
     return indexes, linked, objects
+
+
+def _referenced(conn: Any, records: list[str]) -> set[str]:
+    """The places and sources that these records' fields name (an item's source and
+    place, an incident's places): the package carries them so its references resolve."""
+    out: set[str] = set()
+    r, rp = s.records.c, s.record_places.c
+    for chunk in _chunks(records):
+        out.update(str(v) for v in conn.execute(
+            select(r.source_id).where(r.id.in_(chunk), r.source_id.is_not(None))).scalars())
+        out.update(str(v) for v in conn.execute(
+            select(rp.place_id).where(rp.record_id.in_(chunk))).scalars())
+    return out
 
 
 def export_case(
