@@ -6,7 +6,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -468,3 +470,89 @@ def test_record_page_redirects_for_kinds_with_their_own_page(app: TestClient, si
     assert r.status_code == 303
     assert r.headers["location"] == f"/cases/REC-1/incidents/{site.ids['incident']}"
     assert app.get(f"/cases/REC-1/incidents/{site.ids['person']}").status_code == 404
+
+
+class _Fields(HTMLParser):
+    """What a browser submits with a page's form (text inputs, hidden inputs, textareas,
+    selected options)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, str] = {}
+        self._textarea: str | None = None
+        self._select: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "input" and a.get("name") and a.get("type", "text") not in {"submit", "file"}:
+            self.values[a["name"]] = a.get("value", "")
+        elif tag == "textarea" and a.get("name"):
+            self._textarea = a["name"]
+            self.values[a["name"]] = ""
+        elif tag == "select" and a.get("name"):
+            self._select = a["name"]
+        elif tag == "option" and self._select:
+            chosen = "selected" in a or self._select not in self.values  # or the first
+            self.values[self._select] = a.get("value", "") if chosen else self.values[self._select]
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "textarea":
+            self._textarea = None
+        elif tag == "select":
+            self._select = None
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea:
+            self.values[self._textarea] += data
+
+
+def form_fields(html: str) -> dict[str, str]:
+    parser = _Fields()
+    parser.feed(html[html.index('<form method="post" action="/cases/') :])
+    return parser.values
+
+
+def test_save_keeps_a_protected_value_the_form_did_not_show(
+    app: TestClient, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A value hidden even from a role that may read protected fields (no key to decrypt
+    it) is not in the form; saving the form must leave it, not clear it."""
+    record = site.work.create(
+        OPERATOR,
+        site.case,
+        "person",
+        {
+            "names": [{"value": "W-3", "kind": "pseudonym", "script": "Latn"}],
+            "legal_name": "Unreadable Name",
+            "contact": "phone 3",
+        },
+    )
+    work = app.app.state.svidok.work  # type: ignore[attr-defined]
+    get = work.get
+
+    def hiding(actor: Actor, case_id: str, record_id: str) -> Any:
+        view = get(actor, case_id, record_id)
+        if record_id != record.id:
+            return view
+        fields = {k: v for k, v in view.fields.items() if k != "legal_name"}
+        return view.model_copy(update={"fields": fields, "hidden": ["legal_name"]})
+
+    monkeypatch.setattr(work, "get", hiding)
+    signed_in(app, "olena")
+    page = app.get(f"/cases/REC-1/people/{record.id}/edit").text
+    assert 'name="legal_name"' not in page and "Unreadable Name" not in page
+    assert 'name="contact"' in page and "phone 3" in page  # what is readable stays editable
+    assert 'id="protected-unshown"' in page
+    data = form_fields(page)
+    assert "legal_name" not in data
+    data["description"] = "seen at the station"
+    r = app.post(f"/cases/REC-1/people/{record.id}/edit", data=data, follow_redirects=False)
+    assert r.status_code == 303, r.text[:800]
+    after = site.work.get(OPERATOR, site.case, record.id)
+    assert after.fields["description"] == "seen at the station"
+    assert after.fields["legal_name"] == "Unreadable Name"
+    assert after.fields["contact"] == "phone 3"
+    ledger = app.app.state.svidok.home.ledger  # type: ignore[attr-defined]
+    entry = ledger.entry(ledger.size - 1)
+    assert entry.type == "record.update"
+    assert set(entry.data["changes"]) == {"description"}  # only what the form changed

@@ -136,9 +136,10 @@ def _person_values(record: RecordView, protected: bool) -> dict[str, Any]:
         "tags": ", ".join(fields.get("tags", [])),
         "version": record.version,
     }
-    if protected and not record.hidden:
+    if protected:
         for name in PERSON_PROTECTED:
-            values[name] = fields.get(name) or ""
+            if name not in record.hidden:
+                values[name] = fields.get(name) or ""
     return values
 
 
@@ -161,9 +162,11 @@ def _person_form(
     error: str = "",
     status: int = 200,
 ) -> Response:
-    protected = may(case, Permission.READ_PROTECTED) and may(case, Permission.EDIT)
-    if record is not None and record.hidden:
-        protected = False
+    # a protected value hidden even from a role that may read them (no key to decrypt it)
+    # is not in the form, and saving leaves it as it is (records_kit.changed_fields)
+    hidden = set(record.hidden) if record is not None else set()
+    shown = [(n, FIELD_NAMES.get(n, n)) for n in PERSON_PROTECTED if n not in hidden]
+    protected = may(case, Permission.READ_PROTECTED) and may(case, Permission.EDIT) and bool(shown)
     names = list(values.get("names", []))
     rows = names + [{"value": "", "script": "", "kind": "variant"}] * max(2, 3 - len(names))
     if not names:
@@ -184,7 +187,8 @@ def _person_form(
             "sexes": [s.value for s in Sex],
             "statuses": [s.value for s in PersonStatus],
             "show_protected": protected,
-            "protected_fields": [(n, FIELD_NAMES.get(n, n)) for n in PERSON_PROTECTED],
+            "protected_fields": shown,
+            "some_hidden": bool(hidden),
             "may_edit": may(case, Permission.EDIT),
         },
         status=status,

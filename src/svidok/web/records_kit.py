@@ -4,7 +4,9 @@ editing a record from its form.
 
 Protected fields (a witness's identity and contact details) reach only roles that may read
 them: never rendered, never put into a form for the others, and never sent to the service
-in a change made by them, so such a change cannot clear what it could not see.
+in a change made by them, so such a change cannot clear what it could not see. A value
+hidden even from a role that may read protected fields (``RecordView.hidden``: no key to
+decrypt it) is never sent either: an edit sends only the fields whose value it changes.
 """
 
 from __future__ import annotations
@@ -174,6 +176,22 @@ def record_context(
     }
 
 
+def _same(new: Any, old: Any) -> bool:
+    """Whether a form's value leaves the stored one as it is (empty and absent alike)."""
+    return new == old or (new in (None, "", []) and old in (None, "", []))
+
+
+def changed_fields(changes: dict[str, Any], current: RecordView) -> dict[str, Any]:
+    """The fields of ``changes`` that would change ``current`` as its viewer sees it, never
+    one hidden from the viewer (``current.hidden``): the form could not show it, so its
+    empty value there is no wish to clear it."""
+    return {
+        name: value
+        for name, value in changes.items()
+        if name not in current.hidden and not _same(value, current.fields.get(name))
+    }
+
+
 def write(request: Request, work: Callable[[], Any]) -> Any:
     with state_of(request).writing():
         return work()
@@ -196,7 +214,8 @@ async def edit_record(
 ) -> Response:
     """Change a record from its edit form: only the fields the viewer may change are sent
     (tags alone for a role that may only annotate; protected fields only for a role that
-    may read them), against the version the form was made from."""
+    may read them), and of those only the ones whose value the form changes (never one
+    hidden from the viewer), against the version the form was made from."""
     viewer = require_viewer(request)
     form = await checked_form(request, viewer)
     case = case_of(request, viewer, key)
@@ -208,7 +227,7 @@ async def edit_record(
 
     def run() -> None:
         if may(case, Permission.EDIT):
-            changes = changes_of(form, case)
+            changes = changed_fields(changes_of(form, case), current)
         else:
             changes = {"tags": tags_of(text(form, "tags", limit=10_000))}
         write(
