@@ -21,6 +21,7 @@ from svidok.cases.access import Actor, Role
 from svidok.cases.service import Casework, open_casework
 from svidok.home import Home
 from svidok.intake.ingest import IngestOptions, ingest
+from svidok.web import evidence
 
 OPERATOR = Actor.operator("operator")
 PASSWORD = "correct horse battery staple"
@@ -264,3 +265,79 @@ def test_sign_out_needs_csrf_and_ends_session(app: TestClient) -> None:
     r = c.post("/signout", data={"csrf_token": csrf_of(html)}, follow_redirects=False)
     assert r.status_code == 303
     assert c.get("/cases", follow_redirects=False).status_code == 303
+
+
+def test_preview_sends_the_byte_ranges_asked_for(
+    app: TestClient, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Single byte ranges (a video seeks with them), read in several chunks from the store."""
+    monkeypatch.setattr(evidence, "CHUNK", 7)  # ranges that span chunk boundaries
+    c = signed_in(app, "viktor")
+    url = f"/cases/WEB-1/items/{site.photo}/preview"
+    whole = c.get(url)
+    data, size = whole.content, len(whole.content)
+    assert whole.status_code == 200 and hashlib.sha256(data).hexdigest() == site.photo_sha256
+    assert whole.headers["accept-ranges"] == "bytes"
+    assert whole.headers["content-length"] == str(size)
+    assert "content-range" not in whole.headers
+    for asked, first, last in [
+        ("bytes=0-99", 0, 99),  # the first bytes
+        ("bytes=100-199", 100, 199),  # the middle
+        ("bytes=-50", size - 50, size - 1),  # the last 50
+        (f"bytes={size - 10}-", size - 10, size - 1),  # from a byte to the end
+        (f"bytes=10-{size + 1000}", 10, size - 1),  # a last byte past the end is cut
+        (f"bytes=-{size + 5}", 0, size - 1),  # a suffix longer than the file
+        ("BYTES=3-3", 3, 3),  # one byte; the unit in any case
+    ]:
+        r = c.get(url, headers={"Range": asked})
+        assert r.status_code == 206, asked
+        assert r.headers["content-range"] == f"bytes {first}-{last}/{size}", asked
+        assert r.headers["content-length"] == str(last - first + 1), asked
+        assert r.content == data[first : last + 1], asked
+        assert r.headers["content-type"] == "image/jpeg"
+        assert r.headers["content-security-policy"].startswith("sandbox")
+    for asked in [f"bytes={size}-", f"bytes={size + 5}-{size + 9}", "bytes=-0"]:
+        r = c.get(url, headers={"Range": asked})
+        assert r.status_code == 416, asked
+        assert r.headers["content-range"] == f"bytes */{size}" and not r.content
+    for asked in ["bytes=abc", "items=0-9", "bytes=9-2", "bytes=0-1,4-5", "bytes=", "0-9"]:
+        r = c.get(url, headers={"Range": asked})  # ignored: the whole file
+        assert r.status_code == 200 and r.content == data, asked
+    r = c.get(url, headers={"Range": "bytes=0-9", "If-Range": '"another-version"'})
+    assert r.status_code == 200 and r.content == data  # the file changed: all of it
+    r = c.get(url, headers={"Range": "bytes=0-9", "If-Range": whole.headers["etag"]})
+    assert r.status_code == 206 and r.content == data[:10]
+
+
+def test_preview_ranges_record_each_viewing_not_each_seek(app: TestClient, site: Site) -> None:
+    url = f"/cases/WEB-1/items/{site.photo}/preview"
+    c = signed_in(app, "viktor")
+    before = _accesses(site, site.photo)
+    assert c.get(url, headers={"Range": "bytes=0-"}).status_code == 206  # a viewing begins
+    assert _accesses(site, site.photo) == [*before, "view"]
+    for asked in ["bytes=500-", "bytes=-100", "bytes=200-299", "bytes=999999-"]:
+        assert c.get(url, headers={"Range": asked}).status_code in {206, 416}  # seeking
+    assert _accesses(site, site.photo) == [*before, "view"]
+    assert c.get(url, headers={"Range": "bytes=0-"}).status_code == 206  # a reload
+    assert c.get(url).status_code == 200  # the whole file
+    assert _accesses(site, site.photo) == [*before, "view", "view", "view"]
+    c = signed_in(app, "olena")  # another user's first request, even one that seeks
+    assert c.get(url, headers={"Range": "bytes=300-"}).status_code == 206
+    assert _accesses(site, site.photo) == [*before, "view", "view", "view", "view"]
+    viewers = [e.actor for e in site.work.history(OPERATOR, site.case, site.photo)]
+    assert viewers[-4:] == ["viktor", "viktor", "viktor", "olena"]
+    c = signed_in(app, "stan")  # no role on the case: nothing sent, nothing recorded
+    assert c.get(url, headers={"Range": "bytes=300-"}).status_code == 403
+    assert len(_accesses(site, site.photo)) == len(before) + 4
+
+
+def test_a_seek_after_the_view_window_is_recorded_again() -> None:
+    recent: evidence.Recent[float] = evidence.Recent()
+    assert evidence.view_is_recorded(recent, "u1", "item", 0, now=1000.0)
+    assert not evidence.view_is_recorded(recent, "u1", "item", 500, now=1000.0 + 1)
+    assert evidence.view_is_recorded(recent, "u2", "item", 500, now=1000.0 + 2)
+    assert evidence.view_is_recorded(recent, "u1", "other", 500, now=1000.0 + 3)
+    later = 1000.0 + evidence.VIEW_WINDOW
+    assert evidence.view_is_recorded(recent, "u1", "item", 500, now=later)
+    assert not evidence.view_is_recorded(recent, "u1", "item", 900, now=later + 1)
+    assert evidence.view_is_recorded(recent, "u1", "item", 0, now=later + 2)

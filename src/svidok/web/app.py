@@ -13,7 +13,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from svidok.cases.access import AccessDenied as CaseAccessDenied
 from svidok.errors import AccessDenied, CsrfError
-from svidok.web import i18n
+from svidok.web import evidence, i18n
 from svidok.web.common import see_other
 from svidok.web.i18n import N_
 from svidok.web.render import STATIC, render
@@ -104,6 +104,7 @@ def mount(app: FastAPI, *, tiles_origin: str | None = None) -> None:
     from svidok.web.router import router
 
     app.state.web_error = error_page
+    app.state.web_views = evidence.Recent[float]()  # views recorded lately, by user and item
 
     async def sign_in_first(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, SignInRequired)

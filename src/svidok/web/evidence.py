@@ -1,15 +1,21 @@
 """Showing evidence in the browser: thumbnails and previews of originals. Each one is a
 read of the evidence, recorded in the ledger (``access``) before a byte is sent. Only
 formats a browser shows without running anything are sent inline; every other original
-can only be downloaded."""
+can only be downloaded.
+
+A preview is sent whole or, when the browser asks (``Range``: a video seeking), one byte
+range of it. Seeking must not write an entry per request, yet every viewing must be
+recorded: see :func:`view_is_recorded` for the rule."""
 
 from __future__ import annotations
 
 import io
+import re
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import BinaryIO, Generic, TypeVar
 
 from sqlalchemy import select
 
@@ -47,24 +53,28 @@ THUMB_PIXELS = 320
 MAX_PIXELS = 100_000_000  # larger pictures are not decoded for a thumbnail
 TEXT_PREVIEW_BYTES = 64 * 1024
 CHUNK = 1 << 20
+#: seconds a recorded view covers the later ranges of the same item for the same user
+VIEW_WINDOW = 600.0
+
+V = TypeVar("V")
 
 
-class ThumbnailCache:
-    """Thumbnails already made, by object id (in memory, bounded)."""
+class Recent(Generic[V]):
+    """The values used most recently, by key (in memory, bounded, thread-safe)."""
 
     def __init__(self, entries: int = 2000) -> None:
         self.entries = entries
-        self._data: OrderedDict[str, bytes] = OrderedDict()
+        self._data: OrderedDict[str, V] = OrderedDict()
         self._lock = threading.Lock()
 
-    def get(self, key: str) -> bytes | None:
+    def get(self, key: str) -> V | None:
         with self._lock:
             value = self._data.get(key)
             if value is not None:
                 self._data.move_to_end(key)
             return value
 
-    def put(self, key: str, value: bytes) -> None:
+    def put(self, key: str, value: V) -> None:
         with self._lock:
             self._data[key] = value
             self._data.move_to_end(key)
@@ -72,7 +82,56 @@ class ThumbnailCache:
                 self._data.popitem(last=False)
 
 
-_cache = ThumbnailCache()
+_cache: Recent[bytes] = Recent()  # thumbnails already made, by object id
+
+
+class Unsatisfiable(Exception):
+    """The Range header asks only for bytes past the end of the file (416)."""
+
+
+_RANGE = re.compile(r"bytes=(?:(\d{1,19})-(\d{0,19})|-(\d{1,19}))", re.IGNORECASE)
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """The one byte range a ``Range`` header asks for, as (first, last) inclusive, cut to
+    the file's ``size``; None to send the whole file: no header, or one this server
+    ignores as RFC 9110 §14.2 allows (malformed, another unit, several ranges, last
+    before first). Unsatisfiable when it asks for no byte of the file."""
+    found = _RANGE.fullmatch((header or "").strip())
+    if found is None:
+        return None
+    first, last, suffix = found.groups()
+    if suffix is not None:
+        if int(suffix) == 0 or size == 0:
+            raise Unsatisfiable(header)
+        return max(0, size - int(suffix)), size - 1
+    if last and int(last) < int(first):
+        return None
+    if int(first) >= size:
+        raise Unsatisfiable(header)
+    return int(first), min(int(last), size - 1) if last else size - 1
+
+
+def view_is_recorded(
+    recent: Recent[float], user: str, record: str, first: int, now: float | None = None
+) -> bool:
+    """Whether a preview sent from byte ``first`` is written to the ledger as a ``view``.
+
+    The rule: a response that begins at the file's first byte (the whole file, or a range
+    from byte 0: how a browser begins every viewing, a reload included) is always
+    recorded; a range that begins later (seeking within a viewing) is recorded only when
+    this server has recorded no view of the item by the same user in the last
+    VIEW_WINDOW seconds. So every byte sent is covered by a view entry of that user for
+    that item, written before it was sent, and seeking does not flood the ledger. The
+    memory is per server process and lost on a restart: then a view is recorded again
+    (more entries, never fewer)."""
+    now = time.monotonic() if now is None else now
+    key = f"{user} {record}"
+    last = recent.get(key)
+    if first == 0 or last is None or now - last >= VIEW_WINDOW:
+        recent.put(key, now)
+        return True
+    return False
 
 
 def object_info(state: ApiState, object_id: str) -> tuple[str, str, int]:
@@ -98,9 +157,16 @@ def open_for(
     return object_id, media_type, logical_path, size, handle
 
 
-def chunks(handle: BinaryIO) -> Iterator[bytes]:
+def chunks(handle: BinaryIO, length: int | None = None) -> Iterator[bytes]:
+    """The file's bytes from where it stands (all, or ``length`` of them); closes it."""
     try:
-        while chunk := handle.read(CHUNK):
+        left = length
+        while left is None or left > 0:
+            chunk = handle.read(CHUNK if left is None else min(CHUNK, left))
+            if not chunk:
+                break
+            if left is not None:
+                left -= len(chunk)
             yield chunk
     finally:
         handle.close()

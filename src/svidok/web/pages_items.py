@@ -138,7 +138,11 @@ def item_thumbnail(request: Request, key: str, record: str) -> Response:
 @router.get("/cases/{key}/items/{record}/preview")
 def item_preview(request: Request, key: str, record: str) -> Response:
     """The original inline, for the browser's own viewer, if its type is one that shows
-    without running anything; recorded as a view first."""
+    without running anything: whole, or the one byte range asked for (206; 416 past the
+    end), so that a long video can seek. Recorded as a view before a byte is sent, by the
+    rule of evidence.view_is_recorded: whenever the response begins at the first byte,
+    and for a later range only when no view of the item by the same user was recorded in
+    the last minutes."""
     viewer = require_viewer(request)
     case = case_of(request, viewer, key)
     state = state_of(request)
@@ -146,20 +150,36 @@ def item_preview(request: Request, key: str, record: str) -> Response:
     found = state.work.evidence(actor, case.id, record)
     if found.media_type not in evidence.INLINE:
         raise NotFound("this original cannot be shown in the browser; download it instead")
-    _, media_type, _, size, handle = evidence.open_for(state, actor, case.id, record, "view")
+    size, tag = found.size, f'"{found.sha256}"'
+    headers = {"Accept-Ranges": "bytes", "ETag": tag, "Cache-Control": "private, no-store"}
+    if_range = request.headers.get("if-range")
+    try:  # a Range for another version of the file (If-Range) is answered with all of it
+        wanted = evidence.byte_range(request.headers.get("range"), size)
+        wanted = None if if_range is not None and if_range.strip() != tag else wanted
+    except evidence.Unsatisfiable:
+        return Response(status_code=416, headers={**headers, "Content-Range": f"bytes */{size}"})
+    first, last = wanted if wanted is not None else (0, size - 1)
+    if evidence.view_is_recorded(request.app.state.web_views, viewer.user.id, record, first):
+        with state.writing():
+            state.work.open_evidence(actor, case.id, record, action="view")
+    handle = state.home.store.open_content(found.object, found.logical_path)
+    handle.seek(first)
     policy = "default-src 'none'; img-src 'self'; media-src 'self'; object-src 'self'"
-    if media_type != "application/pdf":  # Chromium's PDF viewer refuses a sandboxed frame
+    if found.media_type != "application/pdf":  # Chromium's PDF viewer refuses a sandboxed frame
         policy = "sandbox; " + policy
+    headers |= {
+        "Content-Length": str(last - first + 1),
+        "Content-Disposition": "inline",
+        "Content-Security-Policy": policy,
+        "X-Content-Type-Options": "nosniff",
+    }
+    if wanted is not None:
+        headers["Content-Range"] = f"bytes {first}-{last}/{size}"
     return StreamingResponse(
-        evidence.chunks(handle),
-        media_type=media_type,
-        headers={
-            "Content-Length": str(size),
-            "Content-Disposition": "inline",
-            "Content-Security-Policy": policy,
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, no-store",
-        },
+        evidence.chunks(handle, last - first + 1),
+        status_code=206 if wanted is not None else 200,
+        media_type=found.media_type,
+        headers=headers,
     )
 
 
