@@ -46,6 +46,12 @@ class Cipher:
 
     encrypt_fn: Any
     decrypt_fn: Any
+    blind_fn: Any = None  # keyed HMAC (FieldCipher.blind): stable, unguessable identifiers
+
+    def blind(self, text: str, context: str) -> str:
+        if self.blind_fn is None:
+            raise CaseworkError("no field key is configured")
+        return str(self.blind_fn(text, context))
 
     def encrypt(self, text: str, context: str) -> str:
         return str(self.encrypt_fn(text, context))
@@ -166,6 +172,11 @@ class Base:
         for name in protected:
             out[name] = self.cipher.decrypt(str(doc[name]), f"{kind}:{record}:{name}")
         return out, []
+
+    def check_fields(self, kind: str, doc: Mapping[str, Any]) -> dict[str, Any]:
+        """``doc`` checked as the fields of a ``kind`` record (CaseworkError saying what is
+        wrong, in plain words), in the form the ledger stores."""
+        return self._validate(kind, doc)
 
     def user(self, user_id: str) -> UserView:
         with self._reading() as conn:

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from svidok.cases._base import MAX_PAGE, CaseworkError, Cipher, Conflict, NotFound
 from svidok.cases._cases import CaseOps
 from svidok.cases._exports import ExportOps
+from svidok.cases._imports import ImportOps
 from svidok.cases._records import LINK_KINDS, TRANSITIONS, RecordOps
 from svidok.cases._users import UserOps
 from svidok.cases.taxonomy import Taxonomy
@@ -34,7 +35,7 @@ __all__ = [
 ]
 
 
-class Casework(UserOps, CaseOps, RecordOps, ExportOps):
+class Casework(UserOps, CaseOps, RecordOps, ExportOps, ImportOps):
     """Cases and their records over one data home (see the module docstring)."""
 
 
@@ -58,4 +59,4 @@ def open_casework(home: Home) -> Casework:
     taxonomy = None
     if home.config.taxonomy:  # relative paths are relative to the data home
         taxonomy = Taxonomy.load(home.path / Path(home.config.taxonomy).expanduser())
-    return Casework(home, Cipher(key.encrypt, key.decrypt), taxonomy)
+    return Casework(home, Cipher(key.encrypt, key.decrypt, key.blind), taxonomy)
