@@ -505,6 +505,10 @@ from svidok import cli_export  # noqa: E402  (light: typer only; the exporter lo
 app.command("export")(cli_export.export_command)
 app.command("verify-package")(cli_export.verify_package_command)
 
+from svidok import cli_timestamp  # noqa: E402  (light: typer only)
+
+app.command("timestamp")(cli_timestamp.timestamp_command)
+
 from svidok import cli_import  # noqa: E402  (light: typer only; the importers load lazily)
 
 app.add_typer(cli_import.import_app, name="import")

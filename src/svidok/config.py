@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 import uuid
 from dataclasses import dataclass
@@ -52,6 +53,60 @@ def tiles_origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc.replace('{s}', '*')}"
 
 
+_TSA_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,39}")
+_TSA_KEYS = {"name", "url", "certificates"}
+
+
+@dataclass(frozen=True)
+class TsaSetting:
+    """One RFC 3161 time-stamping authority (``[[timestamping.tsa]]``)."""
+
+    name: str  # names its token files: lowercase letters, digits, '-' and '_'
+    url: str  # http(s) URL that takes DER TimeStampReq by POST
+    certificates: str  # PEM file of the certificates to trust for it; relative: to the home
+
+    def toml(self) -> str:
+        q = json.dumps
+        return (
+            "[[timestamping.tsa]]\n"
+            f"name = {q(self.name)}\nurl = {q(self.url)}\ncertificates = {q(self.certificates)}\n"
+        )
+
+
+def _tsa_settings(value: object, where: Path) -> tuple[TsaSetting, ...]:
+    if not isinstance(value, list):
+        raise ConfigError(f"{where}: timestamping.tsa must be a list ([[timestamping.tsa]])")
+    from urllib.parse import urlsplit
+
+    found: list[TsaSetting] = []
+    for table in value:
+        if not isinstance(table, dict):
+            raise ConfigError(f"{where}: each [[timestamping.tsa]] must be a table")
+        for key in table:
+            if key not in _TSA_KEYS:
+                raise ConfigError(f"{where}: unknown setting timestamping.tsa.{key}")
+        missing = [k for k in sorted(_TSA_KEYS) if not isinstance(table.get(k), str)]
+        if missing:
+            raise ConfigError(
+                f"{where}: [[timestamping.tsa]] needs {', '.join(missing)} (as strings)"
+            )
+        tsa = TsaSetting(table["name"], table["url"], table["certificates"])
+        if not _TSA_NAME.fullmatch(tsa.name):
+            raise ConfigError(
+                f"{where}: timestamping.tsa.name {tsa.name!r} must be 1-40 lowercase letters, "
+                "digits, '-' or '_' (it names files)"
+            )
+        if tsa.name in {t.name for t in found}:
+            raise ConfigError(f"{where}: two TSAs are named {tsa.name!r}")
+        parts = urlsplit(tsa.url)
+        if parts.scheme not in {"https", "http"} or not parts.hostname:
+            raise ConfigError(f"{where}: timestamping.tsa.url of {tsa.name!r} must be http(s)://")
+        if not tsa.certificates:
+            raise ConfigError(f"{where}: timestamping.tsa.certificates of {tsa.name!r} is empty")
+        found.append(tsa)
+    return tuple(found)
+
+
 @dataclass(frozen=True)
 class Config:
     """Settings of one data home. Unknown keys are refused, so typos do not pass silently."""
@@ -65,6 +120,8 @@ class Config:
     taxonomy: str | None = None  # a taxonomy file for incidents; None: the Rome Statute one
     tiles: str | None = None  # map tile URL template (https://host/{z}/{x}/{y}.png); None: none
     tiles_attribution: str = ""
+    tsas: tuple[TsaSetting, ...] = ()  # RFC 3161 time-stamping authorities; none: no requests
+    timestamp_timeout: float = 10.0  # seconds for one TSA request
 
     @classmethod
     def new(cls, origin: str | None = None, catalog_url: str | None = None) -> Config:
@@ -112,6 +169,15 @@ class Config:
                 if self.catalog_url
                 else '# url = "postgresql+psycopg://svidok@db.example.org/svidok"\n'
             )
+            + "\n[timestamping]\n"
+            "# RFC 3161 time-stamping authorities asked to time-stamp every checkpoint.\n"
+            f"timeout = {self.timestamp_timeout}\n"
+            + (
+                "".join("\n" + tsa.toml() for tsa in self.tsas)
+                if self.tsas
+                else '# [[timestamping.tsa]]\n# name = "freetsa"\n'
+                '# url = "https://freetsa.org/tsr"\n# certificates = "tsa/freetsa-cacert.pem"\n'
+            )
         )
 
     @classmethod
@@ -129,6 +195,7 @@ class Config:
             "catalog": {"url"},
             "casework": {"taxonomy"},
             "web": {"tiles", "tiles_attribution"},
+            "timestamping": {"timeout", "tsa"},
         }
         for section, values in doc.items():
             if section not in allowed or not isinstance(values, dict):
@@ -161,6 +228,8 @@ class Config:
                 taxonomy=taxonomy or None,
                 tiles=tiles or None,
                 tiles_attribution=attribution,
+                tsas=_tsa_settings(doc.get("timestamping", {}).get("tsa", []), path),
+                timestamp_timeout=float(doc.get("timestamping", {}).get("timeout", 10.0)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"{path}: missing or bad setting: {exc}") from exc
@@ -170,6 +239,8 @@ class Config:
             raise ConfigError(f"{path}: intake.extract_memory_mb must be between 64 and 65536")
         if not 1 <= cfg.workers <= 64:
             raise ConfigError(f"{path}: intake.workers must be between 1 and 64")
+        if not 0 < cfg.timestamp_timeout <= 600:
+            raise ConfigError(f"{path}: timestamping.timeout must be between 0 and 600 seconds")
         if cfg.tiles:
             check_tiles_url(cfg.tiles, f"{path}: web.tiles")
         if cfg.catalog_url:

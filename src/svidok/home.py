@@ -24,12 +24,15 @@ import itertools
 import json
 import os
 import shutil
+import sys
 import tempfile
 import threading
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import orjson
 from sqlalchemy import select
@@ -44,7 +47,14 @@ from svidok.ledger.note import Signer, Verifier
 from svidok.protect import FieldCipher
 from svidok.store.ocfl import OcflStore
 
+if TYPE_CHECKING:
+    from svidok.timestamps import Outcome, Timestamps
+
 DEFAULT_HOME = "svidok-data"
+#: Checkpoints time-stamped per TSA after a command (`svidok timestamp` asks for the rest).
+AUTO_TIMESTAMPS = 8
+#: Seconds a TSA that failed is left alone by the automatic time-stamping of this process.
+TSA_RETRY_AFTER = 300.0
 ENV_HOME = "SVIDOK_HOME"
 
 
@@ -83,6 +93,11 @@ class Home:
         self.ledger = ledger
         self.catalog = catalog
         self.work = path / "work"
+        #: where one-line notices go (the automatic time-stamping's failures): stderr
+        self.notify: Callable[[str], None] = _stderr_line
+        self._writing = threading.local()  # nesting depth of writing() per thread
+        self._stamping = threading.Lock()
+        self._tsa_down: dict[str, float] = {}  # TSA name -> monotonic time to try again
 
     # ---------------------------------------------------------------- creating
     @classmethod
@@ -218,12 +233,46 @@ class Home:
     # ----------------------------------------------------------------- writing
     @contextmanager
     def writing(self) -> Iterator[None]:
-        """Hold the ledger lock; recover what a crash left; sign a checkpoint at the end."""
-        with self.ledger.locked():
-            self._catch_up()
-            self._recover_intents()
-            yield
-            self.ledger.sign()
+        """Hold the ledger lock; recover what a crash left; sign a checkpoint at the end;
+        then, outside the lock, ask the configured TSAs to time-stamp it."""
+        depth = getattr(self._writing, "depth", 0)
+        self._writing.depth = depth + 1
+        try:
+            with self.ledger.locked():
+                self._catch_up()
+                self._recover_intents()
+                yield
+                self.ledger.sign()
+        finally:
+            self._writing.depth = depth
+        if depth == 0 and self.config.tsas:
+            self.timestamp_pending()
+
+    # -------------------------------------------------------------- trusted time
+    def timestamps(self) -> Timestamps:
+        from svidok.timestamps import Timestamps
+
+        return Timestamps(self.ledger.dir, self.path, self.config)
+
+    def timestamp_pending(self, limit: int = AUTO_TIMESTAMPS) -> list[Outcome]:
+        """Ask each configured TSA for the newest pending time-stamps (never raises: a
+        failure leaves them pending, says so through ``notify`` and rests that TSA)."""
+        with self._stamping:
+            now = time.monotonic()
+            resting = {name for name, until in self._tsa_down.items() if until > now}
+            try:
+                outcomes = self.timestamps().request(limit=limit, skip=resting)
+            except Exception as exc:  # a timestamp never fails the command that signed
+                self.notify(f"svidok: timestamps not requested: {exc}")
+                return []
+            for o in outcomes:
+                if o.status == "failed":
+                    self._tsa_down[o.tsa] = now + TSA_RETRY_AFTER
+                    self.notify(
+                        f"svidok: checkpoint {o.size} left without a timestamp from {o.tsa!r} "
+                        f"({o.message}); `svidok timestamp` asks again"
+                    )
+            return outcomes
 
     def commit(self, drafts: Sequence[Draft]) -> list[Entry]:
         """Append entries durably, then project them into the catalog."""
@@ -317,6 +366,10 @@ class Home:
 
     def latest_checkpoint(self) -> SignedCheckpoint | None:
         return self.ledger.latest_checkpoint()
+
+
+def _stderr_line(message: str) -> None:
+    print(" ".join(message.split()), file=sys.stderr, flush=True)
 
 
 class Workspace:

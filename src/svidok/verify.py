@@ -10,7 +10,9 @@ What is checked, in order:
    consistent with it (this is how a rewritten or rolled-back archive is caught);
 3. accounting: every object in the store named by an acquisition, and every acquisition's
    object present with the recorded size;
-4. the catalog equal to a fresh projection of the ledger.
+4. the catalog equal to a fresh projection of the ledger;
+5. every stored RFC 3161 token over the checkpoint it names, signed by its TSA (those
+   lacking one are a note when TSAs are configured; ``svidok.timestamps``).
 
 Findings are *problems* (the archive is not as the ledger says) or *notes* (harmless,
 e.g. an interrupted write that the next command will complete).
@@ -44,7 +46,7 @@ _READ = 16 << 20
 @dataclass(frozen=True)
 class Finding:
     severity: Severity
-    area: str  # store, ledger, checkpoint, accounting, catalog
+    area: str  # store, ledger, checkpoint, timestamp, accounting, catalog
     message: str
 
     def __str__(self) -> str:
@@ -59,6 +61,7 @@ class VerifyReport:
     entries: int = 0
     checkpoint_size: int | None = None
     external_checked: int = 0
+    timestamped: list[int] = field(default_factory=list)  # sizes with a valid RFC 3161 token
 
     @property
     def problems(self) -> list[Finding]:
@@ -102,6 +105,7 @@ def verify(
     verifiers = list(trusted) or [home.verifier]
     _check_key(home, scan, verifiers, report)
     _check_checkpoints(home, scan.tree, verifiers, against, report)
+    _check_timestamps(home, report)
     _check_accounting(home, scan.acquisitions, stored, report)
     _check_catalog(home, scan.tree.size, report)
     return report
@@ -119,6 +123,34 @@ def verify_ledger(
         _check_key(home, scan, verifiers, report)
         _check_checkpoints(home, scan.tree, verifiers, against, report)
     return report
+
+
+# ---------------------------------------------------------------- trusted time
+def _check_timestamps(home: Home, report: VerifyReport) -> None:
+    """Every stored RFC 3161 token: over its checkpoint, signed by its configured TSA.
+    With TSAs configured, the checkpoints lacking a token are a note."""
+    stamps = home.timestamps()
+    try:
+        sizes = stamps.checkpoint_sizes() if home.config.tsas else []
+        found = stamps.check(sizes)
+    except OSError as exc:
+        report.problem("timestamp", f"cannot read ledger/timestamps: {exc}")
+        return
+    for message in found.problems:
+        report.problem("timestamp", message)
+    for message in found.notes:
+        report.note("timestamp", message)
+    latest = report.checkpoint_size
+    if latest is not None and (home.config.tsas or found.stamped):
+        have = found.stamped.get(latest, [])
+        report.note(
+            "timestamp",
+            f"the latest checkpoint ({latest}) is time-stamped by "
+            + ", ".join(f"{s.tsa} at {s.time.isoformat().replace('+00:00', 'Z')}" for s in have)
+            if have
+            else f"the latest checkpoint ({latest}) has no timestamp yet",
+        )
+    report.timestamped = sorted(found.stamped)
 
 
 # ------------------------------------------------------------------------- store

@@ -1,0 +1,49 @@
+"""``svidok timestamp``: ask the configured time-stamping authorities for every pending
+RFC 3161 timestamp (thin layer over :mod:`svidok.timestamps`)."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from svidok.cli_casework import HomeOpt, JsonOpt, _emit, _home
+
+if TYPE_CHECKING:
+    from svidok.timestamps import Outcome
+
+
+def timestamp_command(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
+    """Request RFC 3161 timestamps for every checkpoint that lacks one from a configured
+    TSA (newest first; a TSA that fails is not asked again in this run). Exit 0 when none
+    is pending any more, 1 when some still are."""
+    import typer
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    from svidok import cli
+
+    with _home(home) as h:
+        if not h.config.tsas:
+            cli._fail("no time-stamping authority is configured ([[timestamping.tsa]] in "
+                      "svidok.toml, see docs/configuration.md)")
+        stamps = h.timestamps()
+        total = len(stamps.pending())
+        if cli._show_progress() and not as_json and total:
+            with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                          console=cli.err, transient=True) as bar:
+                task = bar.add_task("requesting timestamps", total=total)
+                outcomes = stamps.request(progress=lambda _o: bar.advance(task))
+        else:
+            outcomes = stamps.request()
+        left = len(stamps.pending())
+    lines = [_line(o) for o in outcomes]
+    stamped = sum(o.status == "stamped" for o in outcomes)
+    lines.append(f"{stamped} timestamps added; {left} pending"
+                 + ("" if left else ": every checkpoint is time-stamped by every TSA"))
+    _emit({"outcomes": [o.to_json() for o in outcomes], "stamped": stamped, "pending": left},
+          as_json, "\n".join(lines))
+    raise typer.Exit(1 if left else 0)
+
+
+def _line(o: Outcome) -> str:
+    if o.status == "stamped":
+        return f"checkpoint {o.size}: {o.tsa}: time-stamped at {o.time}"
+    return f"checkpoint {o.size}: {o.tsa}: still pending ({o.message})"
