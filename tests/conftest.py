@@ -10,11 +10,14 @@ in a subprocess (``svidok init``, through ``$SVIDOK_CATALOG_URL``), gets a fresh
 from __future__ import annotations
 
 import hashlib
+import importlib.util
 import os
 import random
 import secrets
+import sys
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import pytest
@@ -222,3 +225,23 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if os.environ.get("CI") == "true" and _skipped:
         print(f"\nCI: skipped tests fail CI: {', '.join(_skipped)}")
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def load_make_samples() -> ModuleType:
+    """examples/make_samples.py imported by path (it is not part of the package)."""
+    name = "svidok_make_samples"
+    if name in sys.modules:
+        return sys.modules[name]
+    root = Path(__file__).resolve().parents[1]
+    spec = importlib.util.spec_from_file_location(name, root / "examples" / "make_samples.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def write_samples(out: Path) -> Path:
+    """The generated sample evidence (photos with EXIF and GPS, video, PDF, text, audio)."""
+    load_make_samples().make_all(out)
+    return out

@@ -4,17 +4,16 @@ sealed protected fields. Also ``svidok user reset-password``."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
-from types import ModuleType
 from uuid import UUID
 
 import pytest
 
+from conftest import write_samples
 from svidok.auth.store import AuthStore
 from svidok.cases.access import AccessDenied, Actor
 from svidok.cases.service import open_casework
@@ -29,20 +28,10 @@ OPERATOR = Actor.operator("tester")
 SECRETS = ["Кравчишин", "Kravchyshyn", "Ярошук", "Yaroshuk", "+380 00 000 00 01"]
 
 
-def _make_samples() -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        "demo_make_samples", ROOT / "examples" / "make_samples.py"
-    )
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture(scope="module")
 def samples(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("samples")
-    _make_samples().make_all(out)
+    write_samples(out)
     return out
 
 

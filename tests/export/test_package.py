@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -19,6 +18,7 @@ from pathlib import Path
 import bagit
 import pytest
 
+from conftest import write_samples
 from svidok.cases.access import AccessDenied, Actor
 from svidok.cases.service import open_casework
 from svidok.cases.views import RecordFilter
@@ -36,18 +36,10 @@ OPERATOR = Actor.operator("tester")
 SECRETS = ["Кравчишин", "Kravchyshyn", "Ярошук", "Yaroshuk", "+380 00 000 00 01"]
 
 
-def _make_samples(out: Path) -> None:
-    spec = importlib.util.spec_from_file_location("mk", ROOT / "examples" / "make_samples.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.make_all(out)
-
-
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("export")
-    _make_samples(base / "samples")
+    write_samples(base / "samples")
     home_path = base / "home"
     Home.init(home_path, origin="svidok.test/export", actor="tester")
     with Home.open(home_path) as home:

@@ -4,7 +4,6 @@ a second run adds nothing; protected values never reach the ledger in clear."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import write_samples
 from svidok.cases.access import Actor
 from svidok.cases.service import open_casework
 from svidok.cases.views import RecordFilter
@@ -116,18 +116,9 @@ def test_encoding_is_said_not_guessed(work_home, tmp_path: Path) -> None:  # typ
     assert _people(work)[0].fields["names"][0]["value"] == "Гончаренко Марія"
 
 
-def _samples(out: Path) -> Path:
-    spec = importlib.util.spec_from_file_location("mk", ROOT / "examples" / "make_samples.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    module.make_all(out)
-    return out
-
-
 def test_folder_with_sidecars(work_home, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     home, work = work_home
-    samples = _samples(tmp_path / "samples")
+    samples = write_samples(tmp_path / "samples")
     folder = tmp_path / "handover"
     (folder / "sub").mkdir(parents=True)
     shutil.copy(samples / "bucha-street.jpg", folder)
@@ -199,12 +190,19 @@ def test_links_in_a_folder_are_refused(work_home, tmp_path: Path) -> None:  # ty
         import_folder(home, work, OP, "IMP-1", folder, FolderOptions(collector="Desk"))
 
 
-def test_package_from_another_svidok(work_home, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    home, work = work_home
+def _sender(tmp_path: Path) -> Path:
+    """Another archive, with the demo case."""
     sender = tmp_path / "sender"
     Home.init(sender, origin="svidok.test/sender", actor="tester")
     with Home.open(sender) as other:
-        run_demo(other, OP, _samples(tmp_path / "samples"))
+        run_demo(other, OP, write_samples(tmp_path / "samples"))
+    return sender
+
+
+def test_package_from_another_svidok(work_home, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    home, work = work_home
+    sender = _sender(tmp_path)
+    with Home.open(sender) as other:
         export_case(other, open_casework(other), OP, "demo", Selection(), tmp_path / "p.zip",
                     recipient="partner", purpose="joint documentation")
         demo = open_casework(other).find_case(OP, "demo").id
@@ -235,10 +233,8 @@ def test_package_from_another_svidok(work_home, tmp_path: Path) -> None:  # type
 
 def test_a_tampered_package_is_refused(work_home, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     home, work = work_home
-    sender = tmp_path / "sender"
-    Home.init(sender, origin="svidok.test/sender", actor="tester")
+    sender = _sender(tmp_path)
     with Home.open(sender) as other:
-        run_demo(other, OP, _samples(tmp_path / "samples"))
         export_case(other, open_casework(other), OP, "demo", Selection(query="bucha"),
                     tmp_path / "p", recipient="partner", purpose="x")
     victim = next((tmp_path / "p" / "data" / "originals").iterdir())

@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
+from conftest import load_make_samples
 from svidok.intake.extract import Extraction, ExtractorPool
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def load_make_samples() -> ModuleType:
-    """examples/make_samples.py imported by path (it is not part of the package)."""
-    name = "svidok_make_samples"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ROOT / "examples" / "make_samples.py")
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope="session")
