@@ -504,6 +504,7 @@ from svidok import cli_export  # noqa: E402  (light: typer only; the exporter lo
 
 app.command("export")(cli_export.export_command)
 app.command("verify-package")(cli_export.verify_package_command)
+app.command("export-table")(cli_export.export_table_command)
 
 from svidok import cli_timestamp  # noqa: E402  (light: typer only)
 

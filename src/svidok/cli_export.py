@@ -100,3 +100,31 @@ def verify_package_command(
         for line in vp.report_lines(report):
             cli.out.print(escape_text(line), markup=False)
     raise typer.Exit(0 if report.ok else 1)
+
+
+def export_table_command(
+    case: Annotated[str, typer.Option("--case", help="The case (reference or UUID).")],
+    kind: Annotated[str, typer.Option("--kind", help="items or incidents.")],
+    out: Annotated[
+        Path, typer.Option("--out", help="FILE.csv or FILE.geojson (the format by its ending).")
+    ],
+    home: HomeOpt = None,
+) -> None:
+    """Write a case's items or incidents as CSV (spreadsheets) or GeoJSON (QGIS): a working
+    table of metadata, not a court package."""
+    from svidok import cli
+    from svidok.cases.service import open_casework
+    from svidok.export.tables import table
+
+    fmt = out.suffix.lower().lstrip(".")
+    if fmt not in ("csv", "geojson") or kind not in ("items", "incidents"):
+        cli._fail("give --kind items|incidents and an --out ending in .csv or .geojson")
+    if out.exists():
+        cli._fail(f"{out} exists already")
+    with _home(home) as h:
+        text = table(open_casework(h), _operator(), case, kind, fmt)  # type: ignore[arg-type]
+    try:
+        out.write_text(text, encoding="utf-8", newline="")
+    except OSError as exc:
+        cli._fail(f"cannot write {out}: {exc.strerror or exc}")
+    cli.out.print(f"Wrote {out}", markup=False)

@@ -141,6 +141,7 @@ def test_folder_with_sidecars(work_home, tmp_path: Path) -> None:  # type: ignor
     street = items["Яблунська вулиця"].fields
     assert street["location"] == {"lat": 50.5436, "lon": 30.2171, "precision_m": 15}
     assert street["source"] == src.id and street["captured"]["start"].startswith("2022-04-02")
+    assert street["item_kind"] == "photo"  # what intake found, where the sidecar is silent
     police = items["Police report (scan)"].fields
     assert police["item_kind"] == "document" and police["tags"] == ["report", "police"]
     assert "witness-statement.txt" in items  # no sidecar: the file name is the title

@@ -52,6 +52,14 @@ class ImportOps(Base):
             ).all()
         return {str(row.tag): str(row.record_id) for row in rows}
 
+    def intake_fields(self, obj: str, name: str) -> dict[str, Any]:
+        """The fields ``svidok ingest`` gives a new item of ``obj``: its kind from the media
+        type, and capture time and position from the file's own metadata (as found)."""
+        from svidok.cases._records import _item_from_intake
+
+        with self._reading() as conn:
+            return _item_from_intake(conn, obj, name)
+
     def items_by_object(self, actor: Actor, case_id: str) -> dict[str, str]:
         """Object id -> the UUID of the case's (first) item that holds it."""
         r = s.records.c

@@ -224,5 +224,6 @@ def _items(
                 report.unchanged.append(have[obj])
         else:
             have[obj] = ""  # the same bytes twice in the folder: one item
-            new.append(fields)
+            found = work.intake_fields(obj, escape_text(p.path.name))  # the sidecar wins
+            new.append({**found, **fields})
     report.created = work.create_many(actor, case_id, "item", new)
