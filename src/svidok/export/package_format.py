@@ -125,12 +125,25 @@ def original_path(obj: str, logical_path: Any) -> str:
     return f"data/originals/{digest}{suffix}"
 
 
-def _point(fields: dict[str, Any]) -> tuple[Any, Any]:
+Places = dict[str, tuple[Any, Any]]  # place record UUID -> (lat, lon)
+
+
+def places_of(records: list[dict[str, Any]]) -> Places:
+    """The positions of the place records among ``records``."""
+    return {m["record"]: (m["fields"]["lat"], m["fields"]["lon"]) for m in records
+            if m.get("kind") == "place" and "lat" in m["fields"] and "lon" in m["fields"]}
+
+
+def _point(fields: dict[str, Any], places: Places) -> tuple[Any, Any]:
+    """A record's position: its own, else that of the (first) place it names."""
     loc = fields.get("location")
     if isinstance(loc, dict) and "lat" in loc and "lon" in loc:
         return loc["lat"], loc["lon"]
     if "lat" in fields and "lon" in fields:  # a place
         return fields["lat"], fields["lon"]
+    for place in fields.get("places") or []:  # an incident
+        if place in places:
+            return places[place]
     return None, None
 
 
@@ -164,11 +177,11 @@ def _csv(rows: list[list[Any]], header: list[str]) -> str:
     return out.getvalue()
 
 
-def items_csv(items: list[dict[str, Any]]) -> str:
+def items_csv(items: list[dict[str, Any]], places: Places | None = None) -> str:
     rows = []
     for m in items:
         f, o = m["fields"], m.get("original", {})
-        lat, lon = _point(f)
+        lat, lon = _point(f, places or {})
         acq = m.get("acquisitions", [])
         rows.append([m["record"], _title(m), f.get("item_kind"), _time(f), lat, lon,
                      m["status"], o.get("sha256"), o.get("size"), o.get("media_type"),
@@ -177,20 +190,21 @@ def items_csv(items: list[dict[str, Any]]) -> str:
     return _csv(rows, ITEM_COLUMNS)
 
 
-def records_csv(records: list[dict[str, Any]]) -> str:
+def records_csv(records: list[dict[str, Any]], places: Places | None = None) -> str:
     rows = []
     for m in records:
-        lat, lon = _point(m["fields"])
+        lat, lon = _point(m["fields"], places or {})
         rows.append([m["record"], m["kind"], _title(m), _time(m["fields"]), lat, lon,
                      m["status"]])
     return _csv(rows, RECORD_COLUMNS)
 
 
-def geojson(records: list[dict[str, Any]]) -> str:
-    """RFC 7946 FeatureCollection of the records with a position (lon, lat order)."""
+def geojson(records: list[dict[str, Any]], places: Places | None = None) -> str:
+    """RFC 7946 FeatureCollection of the records with a position (lon, lat order); an
+    incident stands at its first place."""
     features = []
     for m in records:
-        lat, lon = _point(m["fields"])
+        lat, lon = _point(m["fields"], places or {})
         if isinstance(lat, int | float) and isinstance(lon, int | float):
             loc = m["fields"].get("location")
             precision = loc.get("precision_m") if isinstance(loc, dict) else None
