@@ -128,13 +128,13 @@ def test_standard_tools_of_the_readme_work(site: dict[str, Path]) -> None:
 
 def test_the_shipped_script_needs_no_svidok(site: dict[str, Path], tmp_path: Path) -> None:
     script = site["bag"] / "data" / "verify_package.py"
-    for part in (script, script.parent / "package_format.py"):
-        text = part.read_text()
-        assert "svidok." not in text and "import svidok" not in text, part
+    parts = (script, script.parent / "package_format.py", script.parent / "timestamp_token.py")
     alone = tmp_path / "alone"
     alone.mkdir()
-    shutil.copy(script, alone / "verify_package.py")
-    shutil.copy(script.parent / "package_format.py", alone / "package_format.py")
+    for part in parts:
+        text = part.read_text()
+        assert "svidok." not in text and "import svidok" not in text, part
+        shutil.copy(part, alone / part.name)
     run = subprocess.run([sys.executable, "-I", str(alone / "verify_package.py"),
                           str(site["bag"]), "--key", _vkey(site)],
                          capture_output=True, text=True, cwd=alone)

@@ -28,6 +28,7 @@ from svidok.cases.views import RecordFilter
 from svidok.catalog import schema as s
 from svidok.errors import SvidokError
 from svidok.export import package_format as pf
+from svidok.export import timestamp_token as tt
 from svidok.export import verify_package as vp
 from svidok.export.bag import BagWriter, ExportError, publish
 from svidok.export.readme import readme
@@ -241,6 +242,10 @@ def _build(
     bag.add_text("checkpoint/checkpoint.txt", note)
     bag.add_text("checkpoint/signed-text.txt", checkpoint.body)
     bag.add_bytes("checkpoint/signature.bin", checkpoint.signature)
+    stamps = _timestamps(home, cp.size, note)
+    for name, token, pem in stamps:
+        bag.add_bytes(f"checkpoint/timestamps/{name}.tsr", token)
+        bag.add_bytes(f"checkpoint/timestamps/{name}.pem", pem)
     case_ref = {"id": case_id, "reference": reference}
 
     def described(record: str) -> dict[str, Any]:
@@ -293,9 +298,11 @@ def _build(
         "checkpoint_size": cp.size,
     }
     bag.add_text("export.json", pf.dump(export_doc))
-    bag.add_text("README.txt", readme(export_doc, cp.origin, vkey, len(entries)))
+    bag.add_text("README.txt", readme(export_doc, cp.origin, vkey, len(entries),
+                                         [name for name, _t, _p in stamps]))
     bag.add_bytes("verify_package.py", Path(vp.__file__).read_bytes())
     bag.add_bytes("package_format.py", Path(pf.__file__).read_bytes())
+    bag.add_bytes("timestamp_token.py", Path(tt.__file__).read_bytes())
     bag.finish(
         {
             "Source-Organization": cp.origin,
@@ -321,6 +328,26 @@ def _proof(home: Home, index: int, size: int, note: str) -> str:
                       checkpoint_note=note, extra=home.ledger.read_raw(index))
     verify_receipt(receipt, home.verifier)  # never hand out a proof that does not verify
     return receipt.to_text()
+
+
+def _timestamps(home: Home, size: int, note: str) -> list[tuple[str, bytes, bytes]]:
+    """The checkpoint's RFC 3161 tokens from the configured TSAs, each with the TSA's trusted
+    certificates (PEM); a token that does not verify is left out, never handed over."""
+    from svidok.timestamps import TimestampError
+
+    stamps = home.timestamps()
+    found = []
+    for tsa in stamps.authorities:
+        path = stamps.token_path(size, tsa.name)
+        try:
+            token = path.read_bytes()
+            tsa.check(token, note.encode("utf-8"), path.name)
+            pem = tsa.pem()
+            tt.check(token, note.encode("utf-8"), pem)  # as the receiver will check it
+        except (OSError, TimestampError, ValueError):
+            continue
+        found.append((tsa.name, token, pem))
+    return found
 
 
 def entries_by(entries: list[dict[str, Any]], index: int) -> dict[str, Any]:

@@ -40,10 +40,14 @@ WHAT IS WHERE
   data/checkpoint/checkpoint.txt       the signed checkpoint all proofs lead to
   data/checkpoint/signed-text.txt      the part of it that is signed
   data/checkpoint/signature.bin        its Ed25519 signature (64 bytes)
+  data/checkpoint/timestamps/<tsa>.tsr RFC 3161 timestamps of checkpoint.txt by independent
+                                       time-stamping authorities, each with <tsa>.pem: the
+                                       certificates the archive trusts for that authority
   data/key/log.vkey, data/key/log-public-key.pem   the archive's public key (two forms)
   data/export.json                     what was exported, to whom and why
   data/verify_package.py               the check below, as a script you can read
   data/package_format.py               its part that computes what the entries say
+  data/timestamp_token.py              its part that checks the RFC 3161 timestamps
 
 CHECKING IT
 1. Every file is the one the package lists (run in this folder):
@@ -57,6 +61,7 @@ CHECKING IT
    It must say "Signature Verified Successfully". Check that the PEM key is the key the
    archive published (`openssl pkey -pubin -in data/key/log-public-key.pem -text`).
 
+{timestamps}
 3. Everything else: each ledger entry is in the signed ledger (its inclusion proof leads to
    the checkpoint's root hash, RFC 9162), each original is the file its acquisition entry
    names, and every metadata file, CSV and GeoJSON says exactly what the signed entries
@@ -71,7 +76,9 @@ WHAT THE PROOFS MEAN
   that both belong to one unbroken ledger (`svidok verify --against`).
 - Times in entries are what the archive's computer clock said. The order of entries is
   proven; a time is proven only by a checkpoint that was published, or time-stamped by a
-  third party, at that time.
+  third party, at that time: an RFC 3161 timestamp in data/checkpoint/timestamps/ proves
+  that this very checkpoint, and so every entry it covers, existed no later than the time
+  the authority signed.
 - Protected values (identities and contacts of witnesses and victims) are held in the
   ledger only sealed (encrypted). They are listed by name under "sealed_fields" and not
   given here{protected_note}.
@@ -79,9 +86,41 @@ WHAT THE PROOFS MEAN
 """
 
 
-def readme(export: dict[str, Any], origin: str, vkey: str, entries: int) -> str:
+_STAMPS = """\
+   The checkpoint's time (RFC 3161 timestamps by independent authorities), each with:
+{commands}
+   Each must say "Verification: OK". The token proves that checkpoint.txt existed no later
+   than its "Time stamp" (`openssl ts -reply -in FILE.tsr -text` shows it). Check that the
+   .pem file holds the certificate the authority itself publishes.
+"""
+_NO_STAMPS = """\
+   This package carries no RFC 3161 timestamp of its checkpoint (data/checkpoint/timestamps/
+   is empty): the checkpoint's signature is proven, its time is not.
+"""
+
+
+def _stamps_text(names: list[str]) -> str:
+    if not names:
+        return _NO_STAMPS
+    where = "data/checkpoint/timestamps"
+    commands = "\n".join(
+        f"     openssl ts -verify -in {where}/{n}.tsr \\\n"
+        f"       -data data/checkpoint/checkpoint.txt -CAfile {where}/{n}.pem"
+        for n in names
+    )
+    return _STAMPS.format(commands=commands)
+
+
+def readme(
+    export: dict[str, Any],
+    origin: str,
+    vkey: str,
+    entries: int,
+    timestamps: list[str] | None = None,
+) -> str:
     protected = bool(export.get("protected_included"))
     return _TEXT.format(
+        timestamps=_stamps_text(timestamps or []),
         reference=export["case"]["reference"],
         export=export["export"],
         entry=export["export_entry"],

@@ -11,6 +11,7 @@ What it checks, in order (the package's README.txt says the same in plain words)
     payload file, no file missing or unlisted, Payload-Oxum, both tag manifests;
  2. the log's key and the signed checkpoint (C2SP signed note, Ed25519), and that the
     openssl-friendly copies of both (PEM key, signed text, raw signature) say the same;
+    the checkpoint's RFC 3161 timestamp tokens, if any (timestamp_token.py, beside this);
  3. every ledger entry in the package: its C2SP tlog-proof leads to the checkpoint's root
     (RFC 9162 inclusion proof), and the entry file holds exactly those entries;
  4. the export entry: who exported what, to whom and why, and that the items are exactly
@@ -41,9 +42,11 @@ from typing import IO, Any
 
 try:  # inside Svidok
     from . import package_format as pf
-except ImportError:  # the copy in a package: its sibling file
+    from . import timestamp_token as tt
+except ImportError:  # the copy in a package: its sibling files
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     import package_format as pf  # type: ignore[import-not-found, no-redef]
+    import timestamp_token as tt  # type: ignore[import-not-found, no-redef]
 
 Problem = pf.Problem
 FORMAT = pf.FORMAT
@@ -309,6 +312,7 @@ def _verify(tree: Tree, key_text: str | None, report: Report) -> None:
     state: dict[str, Any] = {}
     if not _step(report, lambda: _check_key_and_checkpoint(tree, key_text, report, state)):
         return
+    _step(report, lambda: _check_timestamps(tree, report))
     if not _step(report, lambda: _check_entries(tree, report, state)):
         return
     _step(report, lambda: _check_export(tree, report, state))
@@ -382,6 +386,15 @@ def _check_key_and_checkpoint(
         raise Problem("data/checkpoint/signature.bin is not the checkpoint's signature")
     state["key"], state["checkpoint"] = key, cp
     report.facts.update(origin=cp.origin, key_id=key[1].hex(), checkpoint_size=cp.size)
+
+
+def _check_timestamps(tree: Tree, report: Report) -> None:
+    where = "data/checkpoint/timestamps/"
+    files = {rel[len(where):]: tree.read(rel) for rel in tree.files if rel.startswith(where)}
+    problems, notes, stamps = tt.check_package(files, tree.read("data/checkpoint/checkpoint.txt"))
+    report.problems.extend(problems)
+    report.notes.extend(notes)
+    report.facts["timestamps"] = stamps
 
 
 def _check_entries(tree: Tree, report: Report, state: dict[str, Any]) -> None:
