@@ -9,6 +9,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import pytest
@@ -19,6 +20,7 @@ from svidok.api import create_app
 from svidok.auth.store import AuthStore
 from svidok.cases.access import Actor, Role
 from svidok.cases.service import Casework, open_casework
+from svidok.export import verify_package as vp
 from svidok.home import Home
 from svidok.intake.ingest import IngestOptions, ingest
 from svidok.web import evidence
@@ -341,3 +343,93 @@ def test_a_seek_after_the_view_window_is_recorded_again() -> None:
     assert evidence.view_is_recorded(recent, "u1", "item", 500, now=later)
     assert not evidence.view_is_recorded(recent, "u1", "item", 900, now=later + 1)
     assert evidence.view_is_recorded(recent, "u1", "item", 0, now=later + 2)
+
+
+def _exports(app: TestClient) -> list[Any]:
+    ledger = app.app.state.svidok.home.ledger  # type: ignore[attr-defined]
+    return [e for e in ledger.iter_entries() if e.type == "export"]
+
+
+def _export_form(c: TestClient, **values: str) -> dict[str, str]:
+    token = csrf_of(c.get("/cases/WEB-1").text)
+    return {"csrf_token": token, "recipient": "ICC OTP", "purpose": "Article 15 communication",
+            "selection": "all", **values}
+
+
+def test_export_page_downloads_a_package_that_checks_out(
+    app: TestClient, site: Site, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    incident = site.work.create(OPERATOR, site.case, "incident", {"title": "Depot"}).id
+    site.work.link(OPERATOR, site.case, "item-incident", site.photo, incident, "shows it")
+    c = signed_in(app, "olena")
+    assert 'href="/cases/WEB-1/export"' in c.get("/cases/WEB-1").text  # in the case's menu
+    item_page = c.get(f"/cases/WEB-1/items/{site.photo}").text
+    assert f'href="/cases/WEB-1/export?item={site.photo}"' in item_page
+    page = c.get(f"/cases/WEB-1/export?incident={incident}")
+    assert page.status_code == 200
+    assert f'<option value="{incident}" selected>' in page.text
+    assert 'name="include_protected"' in page.text and 'id="protected-warning"' in page.text
+    assert "svidok verify-package" in page.text and "verify_package.py" in page.text
+    vkey = (site.path / "keys" / "ledger.pub").read_text().strip()
+    before = len(_exports(app))
+    staging = tmp_path / "staging"
+    staging.mkdir()
+    monkeypatch.setattr(app.app.state.svidok, "staging_dir", staging)  # type: ignore[attr-defined]
+    for values, count in [
+        ({"selection": "incident", "incident": incident}, 1),
+        ({"selection": "query", "query": "Saved"}, 1),
+        ({"selection": "item", "item": site.text_item}, 1),
+        ({}, 3),
+    ]:
+        r = c.post("/cases/WEB-1/export", data=_export_form(c, **values))
+        assert r.status_code == 200, r.text[:500]
+        assert r.headers["content-type"] == "application/zip"
+        disposition = r.headers["content-disposition"]
+        assert disposition.startswith("attachment") and ".zip" in disposition
+        package = tmp_path / f"package-{count}-{values.get('selection', 'all')}.zip"
+        package.write_bytes(r.content)
+        report = vp.verify(package, vkey)
+        assert report.ok, report.problems
+        assert report.facts["items"] == count, values
+        assert report.facts["exported_by"] == "olena"
+        assert report.facts["recipient"] == "ICC OTP"
+    exports = _exports(app)[before:]
+    assert len(exports) == 4 and all(e.actor == "olena" for e in exports)
+    assert exports[0].data["recipient"] == "ICC OTP"
+    assert exports[0].data["purpose"] == "Article 15 communication"
+    assert exports[0].data["selection"]["incident"] == incident
+    assert not any(e.data["protected_included"] for e in exports)
+    assert not list(staging.iterdir())  # each package removed once sent
+
+
+def test_export_form_says_what_is_wrong_and_records_nothing(app: TestClient, site: Site) -> None:
+    c = signed_in(app, "olena")
+    before = len(_exports(app))
+    for values, words in [
+        ({"selection": "query", "query": "no title has these words"}, "no items"),
+        ({"selection": "query", "query": ""}, "Choose an incident"),
+        ({"selection": "incident", "incident": "not-an-id"}, "Choose an incident"),
+        ({"recipient": ""}, "Name the recipient"),
+        ({"purpose": "  "}, "Name the recipient"),
+    ]:
+        r = c.post("/cases/WEB-1/export", data=_export_form(c, **values))
+        assert r.status_code == 422, values
+        assert words in r.text and 'id="form-error"' in r.text, values
+    r = c.post("/cases/WEB-1/export", data={**_export_form(c), "csrf_token": "forged"})
+    assert r.status_code == 403
+    assert len(_exports(app)) == before
+
+
+def test_export_is_for_owners_and_investigators_only(app: TestClient, site: Site) -> None:
+    site.work.grant(OPERATOR, site.case, site.users["ada"], Role.ANALYST)
+    before = len(_exports(app))
+    for name in ("viktor", "ada"):  # a viewer, an analyst
+        c = signed_in(app, name)
+        for url in ["/cases/WEB-1", f"/cases/WEB-1/items/{site.photo}"]:
+            assert 'href="/cases/WEB-1/export' not in c.get(url).text, (name, url)
+        assert c.get("/cases/WEB-1/export").status_code == 403
+        r = c.post("/cases/WEB-1/export", data=_export_form(c))
+        assert r.status_code == 403 and r.headers["content-type"].startswith("text/html")
+    c = signed_in(app, "stan")  # no role on the case
+    assert c.get("/cases/WEB-1/export").status_code == 403
+    assert len(_exports(app)) == before

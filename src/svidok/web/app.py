@@ -93,6 +93,7 @@ def mount(app: FastAPI, *, tiles_origin: str | None = None) -> None:
         pages_actions,
         pages_admin,
         pages_core,
+        pages_export,
         pages_geo,
         pages_incidents,
         pages_items,

@@ -33,6 +33,7 @@ def _pages(site: Site) -> dict[str, str]:
         "map": f"/cases/{CASE}/map",
         "timeline": f"/cases/{CASE}/timeline",
         "review": f"/cases/{CASE}/review",
+        "export": f"/cases/{CASE}/export",
         "ledger": "/ledger",
     }
 
