@@ -191,6 +191,16 @@ def test_selection_by_incident_and_query(site: dict[str, Path], tmp_path: Path) 
     assert sorted(doc["items"]) == sorted(shown)
 
 
+def test_incidents_stand_at_their_places_and_the_home_is_off_limits(
+    site: dict[str, Path]
+) -> None:
+    features = json.loads((site["bag"] / "data" / "records.geojson").read_text())["features"]
+    assert {f["properties"]["kind"] for f in features} >= {"incident", "place"}
+    with Home.open(site["home"]) as home, pytest.raises(ExportError, match="outside"):
+        export_case(home, open_casework(home), OPERATOR, "demo", Selection(),
+                    site["home"] / "inside", recipient="x", purpose="y")
+
+
 def test_cli_export_and_verify_package(site: dict[str, Path], tmp_path: Path) -> None:
     out = tmp_path / "cli-bag"
     run = subprocess.run([*CLI, "--home", str(site["home"]), "export", "--case", "demo",

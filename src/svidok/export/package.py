@@ -194,6 +194,8 @@ def export_case(
         raise ExportError(f"{out} exists already: give a new folder or file name")
     if not out.parent.is_dir():
         raise ExportError(f"{out.parent} is not a folder")
+    if out.resolve().is_relative_to(home.path.resolve()):
+        raise ExportError("a package is written outside the data home")
     case = work.find_case(actor, case_key)
     if Permission.EXPORT not in case.permissions:
         raise AccessDenied("your role on this case does not allow: export")
@@ -281,10 +283,11 @@ def _build(
     record_meta = [described(record) for record in sorted(linked)]
     for meta in record_meta:
         bag.add_text(f"records/{meta['record']}.json", pf.dump(meta))
-    bag.add_text("items.csv", pf.items_csv(item_meta))
-    bag.add_text("records.csv", pf.records_csv(record_meta))
-    bag.add_text("items.geojson", pf.geojson(item_meta))
-    bag.add_text("records.geojson", pf.geojson(record_meta))
+    places = pf.places_of(record_meta)
+    bag.add_text("items.csv", pf.items_csv(item_meta, places))
+    bag.add_text("records.csv", pf.records_csv(record_meta, places))
+    bag.add_text("items.geojson", pf.geojson(item_meta, places))
+    bag.add_text("records.geojson", pf.geojson(record_meta, places))
     export_doc = {
         "format": pf.FORMAT,
         "export": export_id,

@@ -500,10 +500,11 @@ def _check_records(
         owner = re.fullmatch(r"data/(items|records)/([^/.]+)(/.*|\.json)", p)
         if owner and owner[2] not in doc.get(owner[1], []):
             report.problems.append(f"{p}: belongs to no record of the export")
-    for name, text in (("data/items.csv", pf.items_csv(items)),
-                       ("data/records.csv", pf.records_csv(others)),
-                       ("data/items.geojson", pf.geojson(items)),
-                       ("data/records.geojson", pf.geojson(others))):
+    positions = pf.places_of(others)
+    for name, text in (("data/items.csv", pf.items_csv(items, positions)),
+                       ("data/records.csv", pf.records_csv(others, positions)),
+                       ("data/items.geojson", pf.geojson(items, positions)),
+                       ("data/records.geojson", pf.geojson(others, positions))):
         if name not in tree.files:
             report.problems.append(f"{name} is missing")
         elif tree.text(name) != text:
