@@ -37,8 +37,10 @@ DEFAULT_UPLOAD_LIMIT = 8 << 30  # bytes
 class ApiState:
     """What every request works with: one open data home, its casework API and auth store.
 
-    The ledger's writer lock is re-entrant within one ``Ledger`` object and so does not
-    keep two threads of this process apart: every change goes through :meth:`writing`.
+    The ledger's writer lock (``Ledger.locked``) keeps processes and this process's
+    threads apart for each write. :meth:`writing` serialises whole changes of several
+    steps (intake and the item that names it); a long export takes only the ledger lock,
+    for its one entry, so it never holds up other requests while its package is built.
     """
 
     home: Home
