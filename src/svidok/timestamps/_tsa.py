@@ -116,6 +116,9 @@ class Authority:
         builder = VerifierBuilder()
         for cert in roots:
             builder = builder.add_root_certificate(cert)
+        signer = _configured_signer(resp, roots)
+        if signer is not None:
+            builder = builder.tsa_certificate(signer)
         try:
             builder.build().verify(resp, hashlib.sha256(message).digest())
         except (VerificationError, ValueError) as exc:
@@ -176,6 +179,24 @@ def check_imprint(resp: TimeStampResponse, message: bytes, what: str) -> None:
         raise TimestampError(f"{what} is not over a SHA-256 digest")
     if imprint.message != hashlib.sha256(message).digest():
         raise TimestampError(f"{what} is over other data, not this checkpoint")
+
+
+def _configured_signer(
+    resp: TimeStampResponse, roots: list[x509.Certificate]
+) -> x509.Certificate | None:
+    """The TSA's own certificate among ``roots``, for a token that carries no certificate.
+
+    A TSA asked without certReq (RFC 3161 §2.4.1) leaves its certificate out of the token:
+    rfc3161-client then needs it named, so the one the SignerInfo names (issuer and serial
+    number) is taken from the configured certificates, if they hold it."""
+    signer_infos = list(resp.signed_data.signer_infos)
+    if resp.signed_data.certificates or len(signer_infos) != 1:
+        return None
+    sid = signer_infos[0]
+    return next(
+        (c for c in roots if c.issuer == sid.issuer and c.serial_number == sid.serial_number),
+        None,
+    )
 
 
 def _brief(exc: BaseException) -> str:

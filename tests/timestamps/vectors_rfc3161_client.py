@@ -1,0 +1,156 @@
+"""RFC 3161 time-stamp responses and TSA certificates from github.com/trailofbits/rfc3161-client.
+
+Test fixtures quoted (Apache License 2.0, Copyright 2024 Trail of Bits) from the repository
+at commit 886f40b23e1abd9c4c621d3f7f95601688522f05; each constant names the upstream file
+under test/fixtures/ it was taken from, byte for byte. Responses (.tsr, DER) are base64;
+certificate files are their PEM text. What each one is, and how upstream's
+test/test_verify.py checks it, is said beside it; only the fixtures over a SHA-256
+imprint are quoted (Svidok's tokens are over SHA-256 only).
+"""
+
+from __future__ import annotations
+
+import base64
+
+# fmt: off
+
+# ---- sigstage: responses of the timestamp.sigstage.dev TSA over the 5 bytes b"hello"
+# (test/fixtures/sigstage/README.md: `timestamp-cli ... timestamp --artifact f --hash sha256`).
+
+# The data the sigstage responses time-stamp (sigstage/README.md: `echo -n "hello" > f`).
+SIGSTAGE_DATA = b"hello"
+
+# sigstage/ts_chain.pem: the TSA's certificate, then its self-signed root (upstream trusts
+# the last one as root and pins the first as the TSA certificate).
+SIGSTAGE_CHAIN_PEM = b"""\
+-----BEGIN CERTIFICATE-----
+MIICDzCCAZagAwIBAgIUCjWhBmHV4kFzxomWp/J98n4DfKcwCgYIKoZIzj0EAwMw
+OTEVMBMGA1UEChMMc2lnc3RvcmUuZGV2MSAwHgYDVQQDExdzaWdzdG9yZS10c2Et
+c2VsZnNpZ25lZDAeFw0yNTAzMjgwOTE0MDZaFw0zNTAzMjYwODE0MDZaMC4xFTAT
+BgNVBAoTDHNpZ3N0b3JlLmRldjEVMBMGA1UEAxMMc2lnc3RvcmUtdHNhMHYwEAYH
+KoZIzj0CAQYFK4EEACIDYgAEx1v5F3HpD9egHuknpBFlRz7QBRDJu4aeVzt9zJLR
+Y0lvmx1lF7WBM2c9AN8ZGPQsmDqHlJN2R/7+RxLkvlLzkc19IOx38t7mGGEcB7ag
+UDdCF/Ky3RTLSK0Xo/0AgHQdo2owaDAOBgNVHQ8BAf8EBAMCB4AwHQYDVR0OBBYE
+FKj8ZPYo3i7mO3NPVIxSxOGc3VOlMB8GA1UdIwQYMBaAFDsgRlletTJNRzDObmPu
+c3RH8gR9MBYGA1UdJQEB/wQMMAoGCCsGAQUFBwMIMAoGCCqGSM49BAMDA2cAMGQC
+MESvVS6GGtF33+J19TfwENWJXjRv4i0/HQFwLUSkX6TfV7g0nG8VnqNHJLvEpAtO
+jQIwUD3uywTXorQP1DgbV09rF9Yen+CEqs/iEpieJWPst280SSOZ5Na+dyPVk9/8
+SFk6
+-----END CERTIFICATE-----
+-----BEGIN CERTIFICATE-----
+MIIB9zCCAXygAwIBAgIUCPExEFKiQh0dP4sp5ltmSYSSkFUwCgYIKoZIzj0EAwMw
+OTEVMBMGA1UEChMMc2lnc3RvcmUuZGV2MSAwHgYDVQQDExdzaWdzdG9yZS10c2Et
+c2VsZnNpZ25lZDAeFw0yNTAzMjgwOTE0MDZaFw0zNTAzMjYwODE0MDZaMDkxFTAT
+BgNVBAoTDHNpZ3N0b3JlLmRldjEgMB4GA1UEAxMXc2lnc3RvcmUtdHNhLXNlbGZz
+aWduZWQwdjAQBgcqhkjOPQIBBgUrgQQAIgNiAATt0tIDWyo4ARfL9BaSo0W5bJQE
+bKJTU/u7llvdjSI5aTkOAJa8tixn2+LEfPG4dMFdsMPtsIuU1qn2OqFiuMk6vHv/
+c+az25RQVY1oo50iMb0jIL3N4FgwhPFpZnCbQPOjRTBDMA4GA1UdDwEB/wQEAwIB
+BjASBgNVHRMBAf8ECDAGAQH/AgEAMB0GA1UdDgQWBBQ7IEZZXrUyTUcwzm5j7nN0
+R/IEfTAKBggqhkjOPQQDAwNpADBmAjEA2MI1VXgbf3dUOSc95hSRypBKOab18eh2
+xzQtxUsHvWeY+1iFgyMluUuNR6taoSmFAjEA31m2czguZhKYX+4JSKu5pRYhBTXA
+d8KKQ3xdPRX/qCaLvT2qJAEQ1YQM3EJRrtI7
+-----END CERTIFICATE-----
+"""
+
+# sigstage/response-sha256.tsr: valid, over SHA-256(SIGSTAGE_DATA), the TSA certificate
+# embedded (test_verify_message_with_algo).
+SIGSTAGE_RESPONSE_SHA256 = base64.b64decode(
+    "MIIE8zADAgEAMIIE6gYJKoZIhvcNAQcCoIIE2zCCBNcCAQMxDTALBglghkgBZQMEAgEwgc0GCyqGSIb3DQEJEAEE"
+    "oIG9BIG6MIG3AgEBBgkrBgEEAYO/MAIwMTANBglghkgBZQMEAgEFAAQgLPJNul+wow4m6DsqxbninhsWHlwfp0Je"
+    "cwQzYpOLmCQCFHhLTF5XqqY7Vw8Vy6TflSUWaK6eGA8yMDI1MDUwOTExNTg1NVowAwIBAQIUBRcIsZodLiCcIjb/"
+    "wyOL8k3OzECgMqQwMC4xFTATBgNVBAoTDHNpZ3N0b3JlLmRldjEVMBMGA1UEAxMMc2lnc3RvcmUtdHNhoIICEzCC"
+    "Ag8wggGWoAMCAQICFAo1oQZh1eJBc8aJlqfyffJ+A3ynMAoGCCqGSM49BAMDMDkxFTATBgNVBAoTDHNpZ3N0b3Jl"
+    "LmRldjEgMB4GA1UEAxMXc2lnc3RvcmUtdHNhLXNlbGZzaWduZWQwHhcNMjUwMzI4MDkxNDA2WhcNMzUwMzI2MDgx"
+    "NDA2WjAuMRUwEwYDVQQKEwxzaWdzdG9yZS5kZXYxFTATBgNVBAMTDHNpZ3N0b3JlLXRzYTB2MBAGByqGSM49AgEG"
+    "BSuBBAAiA2IABMdb+Rdx6Q/XoB7pJ6QRZUc+0AUQybuGnlc7fcyS0WNJb5sdZRe1gTNnPQDfGRj0LJg6h5STdkf+"
+    "/kcS5L5S85HNfSDsd/Le5hhhHAe2oFA3Qhfyst0Uy0itF6P9AIB0HaNqMGgwDgYDVR0PAQH/BAQDAgeAMB0GA1Ud"
+    "DgQWBBSo/GT2KN4u5jtzT1SMUsThnN1TpTAfBgNVHSMEGDAWgBQ7IEZZXrUyTUcwzm5j7nN0R/IEfTAWBgNVHSUB"
+    "Af8EDDAKBggrBgEFBQcDCDAKBggqhkjOPQQDAwNnADBkAjBEr1UuhhrRd9/idfU38BDViV40b+ItPx0BcC1EpF+k"
+    "31e4NJxvFZ6jRyS7xKQLTo0CMFA97ssE16K0D9Q4G1dPaxfWHp/ghKrP4hKYniVj7LdvNEkjmeTWvncj1ZPf/EhZ"
+    "OjGCAdowggHWAgEBMFEwOTEVMBMGA1UEChMMc2lnc3RvcmUuZGV2MSAwHgYDVQQDExdzaWdzdG9yZS10c2Etc2Vs"
+    "ZnNpZ25lZAIUCjWhBmHV4kFzxomWp/J98n4DfKcwCwYJYIZIAWUDBAIBoIH8MBoGCSqGSIb3DQEJAzENBgsqhkiG"
+    "9w0BCRABBDAcBgkqhkiG9w0BCQUxDxcNMjUwNTA5MTE1ODU1WjAvBgkqhkiG9w0BCQQxIgQgAjiQ64mVEFngNUPL"
+    "p1mdRcfhsaxrVMiI9B13mzL4GUwwgY4GCyqGSIb3DQEJEAIvMX8wfTB7MHkEIAb0/+BH/rNZmbczsNejI1Ac/Bjk"
+    "wDNmqEXXdTbnSydEMFUwPaQ7MDkxFTATBgNVBAoTDHNpZ3N0b3JlLmRldjEgMB4GA1UEAxMXc2lnc3RvcmUtdHNh"
+    "LXNlbGZzaWduZWQCFAo1oQZh1eJBc8aJlqfyffJ+A3ynMAoGCCqGSM49BAMCBGYwZAIwOUHFJIVPYBhvZK4bFpwj"
+    "QXHfiVyiLtomsaHHkofQS/1suOBWhUEoecds1NLqxAwyAjBYRkCUv59TYkgzhd7BGgRD+71GI+idsJZi+lqw8Ks9"
+    "fL6DlSOVBgfAQBNOmIqVoEQ="
+)
+
+# sigstage/response-invalid-signature.tsr: response-sha256.tsr with signature bytes
+# "twiddled"; must be rejected (test_verify_fails_invalid_tsr_signature).
+SIGSTAGE_RESPONSE_INVALID_SIGNATURE = base64.b64decode(
+    "MIIE8zADAgEAMIIE6gYJKoZIhvcNAQcCoIIE2zCCBNcCAQMxDTALBglghkgBZQMEAgEwgc0GCyqGSIb3DQEJEAEE"
+    "oIG9BIG6MIG3AgEBBgkrBgEEAYO/MAIwMTANBglghkgBZQMEAgEFAAQgLPJNul+wow4m6DsqxbninhsWHlwfp0Je"
+    "cwQzYpOLmCQCFHhLTF5XqqY7Vw8Vy6TflSUWaK6eGA8yMDI1MDUwOTExNTg1NVowAwIBAQIUBRcIsZodLiCcIjb/"
+    "wyOL8k3OzECgMqQwMC4xFTATBgNVBAoTDHNpZ3N0b3JlLmRldjEVMBMGA1UEAxMMc2lnc3RvcmUtdHNhoIICEzCC"
+    "Ag8wggGWoAMCAQICFAo1oQZh1eJBc8aJlqfyffJ+A3ynMAoGCCqGSM49BAMDMDkxFTATBgNVBAoTDHNpZ3N0b3Jl"
+    "LmRldjEgMB4GA1UEAxMXc2lnc3RvcmUtdHNhLXNlbGZzaWduZWQwHhcNMjUwMzI4MDkxNDA2WhcNMzUwMzI2MDgx"
+    "NDA2WjAuMRUwEwYDVQQKEwxzaWdzdG9yZS5kZXYxFTATBgNVBAMTDHNpZ3N0b3JlLXRzYTB2MBAGByqGSM49AgEG"
+    "BSuBBAAiA2IABMdb+Rdx6Q/XoB7pJ6QRZUc+0AUQybuGnlc7fcyS0WNJb5sdZRe1gTNnPQDfGRj0LJg6h5STdkf+"
+    "/kcS5L5S85HNfSDsd/Le5hhhHAe2oFA3Qhfyst0Uy0itF6P9AIB0HaNqMGgwDgYDVR0PAQH/BAQDAgeAMB0GA1Ud"
+    "DgQWBBSo/GT2KN4u5jtzT1SMUsThnN1TpTAfBgNVHSMEGDAWgBQ7IEZZXrUyTUcwzm5j7nN0R/IEfTAWBgNVHSUB"
+    "Af8EDDAKBggrBgEFBQcDCDAKBggqhkjOPQQDAwNnADBkAjBEr1UuhhrRd9/idfU38BDViV40b+ItPx0BcC1EpF+k"
+    "31e4NJxvFZ6jRyS7xKQLTo0CMFA97ssE16K0D9Q4G1dPaxfWHp/ghKrP4hKYniVj7LdvNEkjmeTWvncj1ZPf/EhZ"
+    "OjGCAdowggHWAgEBMFEwOTEVMBMGA1UEChMMc2lnc3RvcmUuZGV2MSAwHgYDVQQDExdzaWdzdG9yZS10c2Etc2Vs"
+    "ZnNpZ25lZAIUCjWhBmHV4kFzxomWp/J98n4DfKcwCwYJYIZIAWUDBAIBoIH8MBoGCSqGSIb3DQEJAzENBgsqhkiG"
+    "9w0BCRABBDAcBgkqhkiG9w0BCQUxDxcNMjUwNTA5MTE1ODU1WjAvBgkqhkiG9w0BCQQxIgQgAjiQ64mVEFngNUPL"
+    "p1mdRcfhsaxrVMiI9B13mzL4GUwwgY4GCyqGSIb3DQEJEAIvMX8wfTB7MHkEIAb0/+BH/rNZmbczsNejI1Ac/Bjk"
+    "wDNmqEXXdTbnSydEMFUwPaQ7MDkxFTATBgNVBAoTDHNpZ3N0b3JlLmRldjEgMB4GA1UEAxMXc2lnc3RvcmUtdHNh"
+    "LXNlbGZzaWduZWQCFAo1oQZh1eJBc8aJlqfyffJ+A3ynMAoGCCqGSM49BAMCBGYwZAIw/0HFJIVPYBhvZK4bFpwj"
+    "QXHfiVyiLtomsaHHkofQS/1suOBWhUEoecds1NLqxAwyAjD/RkCUv59TYkgzhd7BGgRD+71GI+idsJZi+lqw8Ks9"
+    "fL6DlSOVBgfAQBNOmIqVoEQ="
+)
+
+# sigstage/response-no-embedded-cert.tsr: valid, over SHA-256(SIGSTAGE_DATA), asked with
+# --certificate=false: the token carries no certificate, the verifier is given the TSA's
+# (test_verify_succeeds_without_embedded_cert).
+SIGSTAGE_RESPONSE_NO_EMBEDDED_CERT = base64.b64decode(
+    "MIIC4DADAgEAMIIC1wYJKoZIhvcNAQcCoIICyDCCAsQCAQMxDTALBglghkgBZQMEAgEwgc0GCyqGSIb3DQEJEAEE"
+    "oIG9BIG6MIG3AgEBBgkrBgEEAYO/MAIwMTANBglghkgBZQMEAgEFAAQgLPJNul+wow4m6DsqxbninhsWHlwfp0Je"
+    "cwQzYpOLmCQCFGSzmEKW55BwSsJ12J8/cxXDlZf0GA8yMDI1MDYxODA4MTMwMlowAwIBAQIUaNxpBHy1S6NN3oMr"
+    "JehCXsno2UmgMqQwMC4xFTATBgNVBAoTDHNpZ3N0b3JlLmRldjEVMBMGA1UEAxMMc2lnc3RvcmUtdHNhoAAxggHc"
+    "MIIB2AIBATBRMDkxFTATBgNVBAoTDHNpZ3N0b3JlLmRldjEgMB4GA1UEAxMXc2lnc3RvcmUtdHNhLXNlbGZzaWdu"
+    "ZWQCFAo1oQZh1eJBc8aJlqfyffJ+A3ynMAsGCWCGSAFlAwQCAaCB/DAaBgkqhkiG9w0BCQMxDQYLKoZIhvcNAQkQ"
+    "AQQwHAYJKoZIhvcNAQkFMQ8XDTI1MDYxODA4MTMwMlowLwYJKoZIhvcNAQkEMSIEIEjQBvOeY01dBKTQVabOrszW"
+    "fyVz65Lq9OsvQxdHYGdYMIGOBgsqhkiG9w0BCRACLzF/MH0wezB5BCAG9P/gR/6zWZm3M7DXoyNQHPwY5MAzZqhF"
+    "13U250snRDBVMD2kOzA5MRUwEwYDVQQKEwxzaWdzdG9yZS5kZXYxIDAeBgNVBAMTF3NpZ3N0b3JlLXRzYS1zZWxm"
+    "c2lnbmVkAhQKNaEGYdXiQXPGiZan8n3yfgN8pzAKBggqhkjOPQQDAgRoMGYCMQCzjrQiNCsECfIfPTM3+BAohcDm"
+    "igTw/xH9XwaEYmwK7rQBtD+K94uKPOlSGtUOkvcCMQD5uFCXVSLB6hPX7pbPUftZLxRQBo65O0G7dVoDWCrtJyOV"
+    "2FWlLCk9Ljd29cNXdy0="
+)
+
+# ---- sigstore.mock: from the sigstore-conformance suite, a token whose certificates have
+# expired since but were valid at its time
+# (test_verify_succeeds_even_if_cert_is_currently_expired).
+
+# sigstore.mock/payload: the data the response time-stamps.
+SIGSTORE_MOCK_PAYLOAD = base64.b64decode(
+    "MEUCIE1FVy2z7JiDTAlOCjgWjpy0Psc/8wKhLyUYDU8+PorNAiEAocQ4ps8gBGD4d1ixw3LFV83hWNubDUvQvZBF"
+    "IhC53qw="
+)
+
+# sigstore.mock/ts_chain.pem: the TSA's certificate, then its root (upstream's PEM lines are
+# unwrapped).
+SIGSTORE_MOCK_CHAIN_PEM = b"""\
+-----BEGIN CERTIFICATE-----
+MIIBujCCAWGgAwIBAgIBAjAKBggqhkjOPQQDAzAmMQwwCgYDVQQDEwN0c2ExFjAUBgNVBAoTDXNpZ3N0b3JlLm1vY2swHhcNMjMwMTAxMDAwMDAwWhcNMjQwMTAxMDAwMDAwWjAuMRQwEgYDVQQDEwt0c2Egc2lnbmluZzEWMBQGA1UEChMNc2lnc3RvcmUubW9jazBZMBMGByqGSM49AgEGCCqGSM49AwEHA0IABGCOIXjk6za2Ttu3pRRPMp363TzIpLbUZG3vrySkOdBum38EN1soS6UcMMKIXpQwJvMUcyeep2LCGt1R4r1b6ZijeDB2MAwGA1UdEwEB/wQCMAAwDgYDVR0PAQH/BAQDAgeAMBYGA1UdJQEB/wQMMAoGCCsGAQUFBwMIMB0GA1UdDgQWBBQ/FFxk7FUxt/oE8lDZEF0s7kasuDAfBgNVHSMEGDAWgBQ/FFxk7FUxt/oE8lDZEF0s7kasuDAKBggqhkjOPQQDAwNHADBEAiBTGRrvbrkBKFb4ThHLmK9ij3BQjq53KmciBLiZBb7rYgIgIPQjgE48/ZtlNQZ7zNQ9Ei32y37lesyuw0pASj1VRdA=
+-----END CERTIFICATE-----
+-----BEGIN CERTIFICATE-----
+MIIBnTCCAUSgAwIBAgIBATAKBggqhkjOPQQDAzAmMQwwCgYDVQQDEwN0c2ExFjAUBgNVBAoTDXNpZ3N0b3JlLm1vY2swHhcNMjMwMTAxMDAwMDAwWhcNMjQwMTAxMDAwMDAwWjAmMQwwCgYDVQQDEwN0c2ExFjAUBgNVBAoTDXNpZ3N0b3JlLm1vY2swWTATBgcqhkjOPQIBBggqhkjOPQMBBwNCAARgjiF45Os2tk7bt6UUTzKd+t08yKS21GRt768kpDnQbpt/BDdbKEulHDDCiF6UMCbzFHMnnqdiwhrdUeK9W+mYo2MwYTAPBgNVHRMBAf8EBTADAQH/MA4GA1UdDwEB/wQEAwIBBjAdBgNVHQ4EFgQUPxRcZOxVMbf6BPJQ2RBdLO5GrLgwHwYDVR0jBBgwFoAUPxRcZOxVMbf6BPJQ2RBdLO5GrLgwCgYIKoZIzj0EAwMDRwAwRAIgLO7QL1l8uJt9ceNQ3Yq65chp6XamVMf7kFPY5h7Bif8CIFQJP12/f4ghv1ywAiUlr39JkSs+CK64mtsJcpjczc/s
+-----END CERTIFICATE-----
+"""
+
+# sigstore.mock/response-expired.tsr: valid at its time (2023-02-01), over
+# SHA-256(SIGSTORE_MOCK_PAYLOAD); it carries no certificate.
+SIGSTORE_MOCK_RESPONSE_EXPIRED = base64.b64decode(
+    "MIICGzADAgEAMIICEgYJKoZIhvcNAQcCoIICAzCCAf8CAQMxDzANBglghkgBZQMEAgEFADB0BgsqhkiG9w0BCRAB"
+    "BKBlBGMwYQIBAQYJKwYBBAGDvzACMC8wCwYJYIZIAWUDBAIBBCCbcvRBlDfRbVwaBhmUQoOTcKS7XrFs5y6Tp/MD"
+    "Z5tQNgIE3q2+7xgPMjAyMzAyMDEwMDAwMDBaMAMCAQECBEmWAtKgADGCAW8wggFrAgEBMCswJjEMMAoGA1UEAxMD"
+    "dHNhMRYwFAYDVQQKEw1zaWdzdG9yZS5tb2NrAgECMA0GCWCGSAFlAwQCAQUAoIHVMBoGCSqGSIb3DQEJAzENBgsq"
+    "hkiG9w0BCRABBDAcBgkqhkiG9w0BCQUxDxcNMjMwMjAxMDAwMDAwWjAvBgkqhkiG9w0BCQQxIgQgVzciL1SNrNN9"
+    "mJ6Z3G1t4A7IPAjoVkXeFa91xuqRsAkwaAYLKoZIhvcNAQkQAi8xWTBXMFUwUwQgAA4hfcjNjQJC6U7kl1KxL3VH"
+    "VkxZbFxM+eqk9sPXbJAwLzAqpCgwJjEMMAoGA1UEAxMDdHNhMRYwFAYDVQQKEw1zaWdzdG9yZS5tb2NrAgECMAoG"
+    "CCqGSM49BAMCBEYwRAIgAqzpGF8YZrdyBJOGy2S/9qi7buQD6o51TvOGMKxAiagCIB8rI1sL9fFiY4LON6efkTvV"
+    "xaFfHO5dJ1jKH+wO4jg+"
+)
