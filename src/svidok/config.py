@@ -162,14 +162,7 @@ class Config:
                 else '# tiles = "https://tiles.example.org/{z}/{x}/{y}.png"\n'
                 '# tiles_attribution = "© OpenStreetMap contributors"\n\n'
             )
-            + "[catalog]\n"
-            "# The catalog database (derived from the ledger). Absent: catalog.sqlite here.\n"
-            + (
-                f"url = {q(self.catalog_url)}\n"
-                if self.catalog_url
-                else '# url = "postgresql+psycopg://svidok@db.example.org/svidok"\n'
-            )
-            + "\n[timestamping]\n"
+            + "[timestamping]\n"
             "# RFC 3161 time-stamping authorities asked to time-stamp every checkpoint.\n"
             f"timeout = {self.timestamp_timeout}\n"
             + (
@@ -177,6 +170,13 @@ class Config:
                 if self.tsas
                 else '# [[timestamping.tsa]]\n# name = "freetsa"\n'
                 '# url = "https://freetsa.org/tsr"\n# certificates = "tsa/freetsa-cacert.pem"\n'
+            )
+            + "\n[catalog]\n"
+            "# The catalog database (derived from the ledger). Absent: catalog.sqlite here.\n"
+            + (
+                f"url = {q(self.catalog_url)}\n"
+                if self.catalog_url
+                else '# url = "postgresql+psycopg://svidok@db.example.org/svidok"\n'
             )
         )
 
