@@ -54,6 +54,7 @@ FORMAT = pf.FORMAT
 PROOF_HEADER = "c2sp.org/tlog-proof@v1"
 CHUNK = 1 << 20
 MAX_META = 64 << 20  # the largest metadata or proof file read into memory
+MAX_ENTRIES_FILE = 2 << 30  # the largest entries.jsonl this checker reads
 BAGIT_TXT = b"BagIt-Version: 1.0\nTag-File-Character-Encoding: UTF-8\n"
 ALGORITHMS = ("sha256", "sha512")
 
@@ -72,11 +73,12 @@ class Tree:
         self.sizes: dict[str, int] = {}
         self.bad: list[str] = []
         self._zip: zipfile.ZipFile | None = None
-        if source.is_dir():
+        mode = source.lstat().st_mode
+        if stat.S_ISDIR(mode):
             self._walk(source)
-        elif zipfile.is_zipfile(source):
+        elif stat.S_ISREG(mode) and zipfile.is_zipfile(source):
             self._open_zip(source)
-        else:
+        else:  # never opened: a FIFO or a device could block the check
             raise Problem(f"{source} is neither a folder nor a zip archive")
 
     def _walk(self, root: Path) -> None:
@@ -141,8 +143,8 @@ class Tree:
     def json(self, rel: str) -> Any:
         try:
             return json.loads(self.text(rel))
-        except ValueError as exc:
-            raise Problem(f"{rel} is not valid JSON ({exc})") from None
+        except (ValueError, RecursionError) as exc:
+            raise Problem(f"{rel} is not valid JSON ({str(exc)[:200]})") from None
 
     def digests(self, rel: str) -> dict[str, str]:
         hashes = {a: hashlib.new(a) for a in ALGORITHMS}
@@ -286,6 +288,10 @@ def _step(report: Report, what: Callable[[], None]) -> bool:
         report.problems.append(str(exc))
     except (OSError, zipfile.BadZipFile, EOFError) as exc:
         report.problems.append(f"cannot read the package: {exc}")
+    except Exception as exc:  # a hostile package must never stop the check
+        report.problems.append(
+            f"the package is malformed where it was being checked "
+            f"({type(exc).__name__}: {str(exc)[:200]})")
     return False
 
 
@@ -297,8 +303,11 @@ def verify(source: Path, key_text: str | None = None) -> Report:
     except (Problem, OSError, zipfile.BadZipFile) as exc:
         report.problems.append(str(exc))
         return report
+    except Exception as exc:  # a hostile archive must never stop the check
+        report.problems.append(f"cannot read the package ({type(exc).__name__}: {exc})")
+        return report
     try:
-        _verify(tree, key_text, report)
+        _step(report, lambda: _verify(tree, key_text, report))
     finally:
         tree.close()
     return report
@@ -317,7 +326,7 @@ def _verify(tree: Tree, key_text: str | None, report: Report) -> None:
         return
     _step(report, lambda: _check_export(tree, report, state))
     if "export" in state:
-        _check_records(tree, report, state, payload)
+        _step(report, lambda: _check_records(tree, report, state, payload))
 
 
 def _check_bag(tree: Tree, report: Report, payload: dict[str, dict[str, str]]) -> None:
@@ -399,7 +408,7 @@ def _check_timestamps(tree: Tree, report: Report) -> None:
 
 def _check_entries(tree: Tree, report: Report, state: dict[str, Any]) -> None:
     cp: Checkpoint = state["checkpoint"]
-    raw = tree.read("data/ledger/entries.jsonl", limit=1 << 40)
+    raw = tree.read("data/ledger/entries.jsonl", limit=MAX_ENTRIES_FILE)
     if raw and not raw.endswith(b"\n"):
         raise Problem("data/ledger/entries.jsonl does not end with a line feed")
     lines = raw.split(b"\n")[:-1] if raw else []
@@ -480,11 +489,11 @@ def _check_records(
     places = (("items", "data/items/{}/metadata.json"), ("records", "data/records/{}.json"))
     for group, folder in places:
         for record in doc.get(group, []):
-            try:
-                expected = pf.describe(str(record), entries, case)
-            except Problem as exc:
-                report.problems.append(str(exc))
+            found: list[dict[str, Any]] = []
+            if not _step(report, partial(_collect_description, found, str(record), entries,
+                                         case)):
                 continue
+            expected = found[0]
             described[group].append(expected)
             rel = folder.format(record)
             if _step(report, partial(_check_given, tree, report, rel, expected)) and isinstance(
@@ -511,6 +520,11 @@ def _check_records(
             report.problems.append(f"{name} does not match the signed entries")
     report.facts["checked_items"] = len(items)
     report.facts["checked_records"] = len(others)
+
+
+def _collect_description(into: list[dict[str, Any]], record: str,
+                          entries: list[dict[str, Any]], case: dict[str, str]) -> None:
+    into.append(pf.describe(record, entries, case))
 
 
 def _check_given(tree: Tree, report: Report, rel: str, expected: dict[str, Any]) -> None:
