@@ -10,7 +10,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-TYPES = {"init", "key", "acquisition", "extraction", "intake.skip", "verification"}
+TYPES = {"init", "key", "acquisition", "extraction", "derivative", "intake.skip",
+         "verification"}
 TYPES |= {  # casework (docs/formats.md, "Casework entries")
     "user.create", "user.update", "case.create", "case.update", "member.grant",
     "member.revoke", "record.create", "record.update", "link.add", "link.remove",
@@ -111,7 +112,7 @@ def check_store(store, entries, rehash):  # OCFL 1.1, extension 0004 (sha256, 3 
                 found[oid] = (obj / p).stat().st_size  # the original bytes the id names
         if oid not in found:
             problems.append(f"{obj}: holds no content whose SHA-256 is its id {oid}")
-    acquired = [e for e in entries if e["type"] == "acquisition"]
+    acquired = [e for e in entries if e["type"] in ("acquisition", "derivative")]
     problems.extend(f"entry {e['index']}: its object is missing or of another size"
                     for e in acquired if found.get(e["data"]["object"]) != e["data"]["size"])
     named = {e["data"]["object"] for e in acquired}

@@ -107,6 +107,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert done.returncode == 0, done.stdout + done.stderr
     with Home.open(home) as h:
         _casework(h, base / "fields.key")
+        _derivative(h)
     acquisition = next(e for e in _entries(home) if e["type"] == "acquisition")
     made = svidok(
         "receipt",
@@ -118,6 +119,22 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert made.returncode == 0, made.stderr
     return base
+
+
+def _derivative(home: Home) -> None:
+    """A preview picture of the first object, stored as a derivative."""
+    import io
+
+    from PIL import Image
+
+    from svidok.derive.store import DerivativeSpec, store_derivatives
+
+    picture = io.BytesIO()
+    Image.new("RGB", (16, 16), (200, 10, 10)).save(picture, "PNG")
+    obj = next(e for e in _entries(home.path) if e["type"] == "acquisition")["data"]["object"]
+    spec = DerivativeSpec(obj, "thumbnail", "image/png", picture.getvalue(),
+                          "svidok-preview/1 (test)", {"max_side": 320})
+    assert store_derivatives(home, [spec], "tester")
 
 
 def _casework(home: Home, key_file: Path) -> None:
@@ -197,7 +214,8 @@ def test_every_entry_type_is_in_the_built_home(built: Path) -> None:
 def test_intact_home_passes(copy: Path) -> None:
     result = run_script(copy)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert result.stdout.rstrip().endswith("OK") and "store: 3 objects" in result.stdout
+    # three originals and one preview
+    assert result.stdout.rstrip().endswith("OK") and "store: 4 objects" in result.stdout
     assert svidok("verify", "--home", copy, "--no-record").returncode == 0
 
 

@@ -8,8 +8,8 @@ What is checked, in order:
    recomputed; the latest signed checkpoint's signature and root; every stored checkpoint
    consistent with the current tree; every external checkpoint given with ``--against``
    consistent with it (this is how a rewritten or rolled-back archive is caught);
-3. accounting: every object in the store named by an acquisition, and every acquisition's
-   object present with the recorded size;
+3. accounting: every object in the store named by an acquisition or a derivative entry,
+   and every such entry's object present with the recorded size;
 4. the catalog equal to a fresh projection of the ledger;
 5. every stored RFC 3161 token over the checkpoint it names, signed by its TSA (those
    lacking one are a note when TSAs are configured; ``svidok.timestamps``).

@@ -32,10 +32,21 @@ def _opt(value: object) -> str | None:
     return None if value is None else str(value)
 
 
+def _object_row(oid: str, e: Entry) -> dict[str, Any]:
+    d = e.data
+    return {
+        "id": oid,
+        "size": d["size"],
+        "media_type": str(d["media_type"]),
+        "logical_path": str(d["logical_path"]),
+        "first_entry": e.index,
+    }
+
+
 def apply(conn: Connection, batch: Sequence[Entry]) -> None:
     """Project ``batch`` (consecutive entries) into the catalog inside the caller's transaction."""
     rows: dict[str, list[dict[str, Any]]] = {t.name: [] for t in s.INTAKE}
-    new_ids = {str(e.data["object"]) for e in batch if e.type == "acquisition"}
+    new_ids = {str(e.data["object"]) for e in batch if e.type in ("acquisition", "derivative")}
     known = (
         set(conn.execute(select(s.objects.c.id).where(s.objects.c.id.in_(new_ids))).scalars())
         if new_ids
@@ -70,17 +81,9 @@ def apply(conn: Connection, batch: Sequence[Entry]) -> None:
             )
         elif e.type == "acquisition":
             oid = str(obj)
-            if oid not in known:
+            if oid not in known:  # the entry that first stored the object
                 known.add(oid)
-                rows["objects"].append(
-                    {
-                        "id": oid,
-                        "size": d["size"],
-                        "media_type": str(d["media_type"]),
-                        "logical_path": str(d["logical_path"]),
-                        "first_entry": e.index,
-                    }
-                )
+                rows["objects"].append(_object_row(oid, e))
             file_info = d.get("file")
             mtime = file_info.get("mtime_ns") if isinstance(file_info, Mapping) else None
             rows["acquisitions"].append(
@@ -97,6 +100,22 @@ def apply(conn: Connection, batch: Sequence[Entry]) -> None:
                     "mtime_ns": _opt(mtime),
                     "acquired_at": str(d["acquired_at"]),
                     "new_object": bool(d["new_object"]),
+                }
+            )
+        elif e.type == "derivative":
+            oid = str(obj)
+            if oid not in known:  # the entry that first stored the object
+                known.add(oid)
+                rows["objects"].append(_object_row(oid, e))
+            rows["derivatives"].append(
+                {
+                    "entry": e.index,
+                    "object_id": oid,
+                    "source_id": str(d["source"]),
+                    "kind": str(d["kind"]),
+                    "media_type": str(d["media_type"]),
+                    "algorithm": str(d["algorithm"]),
+                    "params": _text(d["params"]),
                 }
             )
         elif e.type == "extraction":

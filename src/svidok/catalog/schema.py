@@ -82,6 +82,18 @@ extractions = Table(
     Column("errors", Text, nullable=False),  # canonical JSON list
 )
 
+derivatives = Table(  # previews made from an object: each its own object (docs/formats.md)
+    "derivatives",
+    metadata,
+    Column("entry", BigInteger, ForeignKey("entries.idx"), primary_key=True, autoincrement=False),
+    Column("object_id", String(80), ForeignKey("objects.id"), nullable=False, index=True),
+    Column("source_id", String(80), ForeignKey("objects.id"), nullable=False, index=True),
+    Column("kind", String(32), nullable=False),
+    Column("media_type", String(255), nullable=False),
+    Column("algorithm", Text, nullable=False),
+    Column("params", Text, nullable=False),  # canonical JSON
+)
+
 skips = Table(
     "skips",
     metadata,
@@ -251,6 +263,7 @@ PROJECTED = (
     objects,
     acquisitions,
     extractions,
+    derivatives,
     skips,
     verifications,
     keys,
@@ -266,4 +279,4 @@ PROJECTED = (
     api_tokens,
 )
 #: Projected as a batch of inserts; the casework tables change row by row.
-INTAKE = PROJECTED[:7]
+INTAKE = PROJECTED[:8]

@@ -49,6 +49,7 @@ ENTRY_TYPES = frozenset(
         "key",  # key events (so far only "created": the home signing key)
         "acquisition",  # original bytes received from a source into an object
         "extraction",  # the result of a metadata extraction on an object
+        "derivative",  # a preview made from an object, stored as an object of its own
         "intake.skip",  # something found during intake that was not preserved, and why
         "verification",  # a verification run and its result
         # casework (docs/formats.md, "Casework entries")

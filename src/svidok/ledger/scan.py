@@ -56,7 +56,8 @@ def read_piece(
 
     ``first_index`` is the index the first line must have (0 at the start of the file;
     unknown elsewhere unless given). ``acquisitions``: also collect every acquisition's
-    index, object and size; ``ends``: the offset after each line. Reading stops at the
+    (and derivative's: both put an object in the store) index, object and size; ``ends``:
+    the offset after each line. Reading stops at the
     first line that is not a valid entry, and at a line longer than any entry may be (a
     damaged or hostile file).
     """
@@ -92,7 +93,7 @@ def read_piece(
                 expected = entry.index + 1
                 if expected == 1:
                     piece.first = {"type": entry.type, "data": entry.data}
-                if acquisitions and entry.type == "acquisition":
+                if acquisitions and entry.type in ("acquisition", "derivative"):
                     data = entry.data
                     piece.acquisitions.append(
                         (entry.index, str(data.get("object")), data.get("size"))
