@@ -39,6 +39,12 @@ def export_command(
             help="Put protected values (witness identities, contacts) in clear in the package.",
         ),
     ] = False,
+    derivatives: Annotated[
+        list[str] | None,
+        typer.Option("--derivatives", help="Also the items' derivatives of this kind "
+                     "(thumbnail, preview, keyframes, waveform; all: every kind), marked as "
+                     "such (repeatable)."),
+    ] = None,
     home: HomeOpt = None,
     as_json: JsonOpt = False,
 ) -> None:
@@ -56,7 +62,8 @@ def export_command(
         with cli.byte_progress("exporting") as advance:
             result = export_case(
                 h, work, _operator(), case, selection, out, recipient=recipient,
-                purpose=purpose, include_protected=include_protected, progress=advance,
+                purpose=purpose, include_protected=include_protected,
+                derivatives=tuple(derivatives or ()), progress=advance,
             )
     _emit(
         result.to_json(),

@@ -389,3 +389,45 @@ def test_hostile_zip_is_refused(tmp_path: Path, site: dict[str, Path]) -> None:
     junk = tmp_path / "junk.zip"
     junk.write_bytes(b"PK\x03\x04 not really a zip")
     assert _problems(junk)
+
+
+def test_chosen_derivatives_travel_marked_as_such(site: dict[str, Path], tmp_path: Path) -> None:
+    import io
+
+    from PIL import Image
+
+    from svidok.derive.store import DerivativeSpec, store_derivatives
+
+    with Home.open(site["home"]) as home:
+        work = open_casework(home)
+        case = work.find_case(OPERATOR, "demo")
+        photo = next(i for i in work.find(OPERATOR, case.id, RecordFilter(kind="item"),
+                                          limit=50).items if i.label == "bucha-street.jpg")
+        specs = []
+        for kind, colour in (("thumbnail", (10, 20, 30)), ("preview", (40, 50, 60))):
+            picture = io.BytesIO()
+            Image.new("RGB", (24, 16), colour).save(picture, "JPEG", quality=80)
+            specs.append(DerivativeSpec(photo.fields["object"], kind, "image/jpeg",
+                                        picture.getvalue(), "svidok-preview/test", {}))
+        store_derivatives(home, specs, "tester")
+        without = export_case(home, work, OPERATOR, "demo", Selection(items=(photo.id,)),
+                              tmp_path / "plain", recipient="court", purpose="trial")
+        result = export_case(home, work, OPERATOR, "demo", Selection(items=(photo.id,)),
+                             tmp_path / "with", recipient="court", purpose="trial",
+                             derivatives=("thumbnail",))
+        exports = [e for e in home.ledger.iter_entries() if e.type == "export"]
+        assert exports[-1].data["derivatives"] == ["thumbnail"]
+    assert not (without.path / "data" / "derivatives").exists()
+    files = list((result.path / "data" / "derivatives").iterdir())
+    assert len(files) == 1 and files[0].suffix == ".jpg"  # only the kind chosen
+    meta = json.loads((result.path / "data" / "items" / photo.id / "metadata.json").read_text())
+    (derived,) = meta["derivatives"]
+    assert derived["kind"] == "thumbnail" and derived["derivative_of"] == photo.fields["object"]
+    assert derived["file"] == f"data/derivatives/{files[0].name}"
+    report = vp.verify(result.path, _vkey(site))
+    assert report.ok, report.problems
+    bagit.Bag(str(result.path)).validate()
+    files[0].write_bytes(files[0].read_bytes()[:-3] + b"\x00\x00\x00")  # a forged preview
+    _remanifest(result.path)
+    problems = _problems(result.path, _vkey(site))
+    assert any("derivative" in p and "not the bytes" in p for p in problems), problems

@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from pathlib import Path
+from typing import Literal
 from uuid import UUID
 
 from fastapi import APIRouter
@@ -30,6 +31,9 @@ class ExportRequest(BaseModel):
     incident: UUID | None = None
     query: str | None = Field(default=None, max_length=200)
     include_protected: bool = False
+    derivatives: list[Literal["thumbnail", "preview", "keyframes", "waveform", "all"]] = Field(
+        default_factory=list, max_length=5,
+        description="Kinds of derivatives (previews) to include beside the originals")
 
 
 def build_zip(state: ApiState, actor: Actor, case: str, body: ExportRequest) -> tuple[Path, str]:
@@ -47,7 +51,7 @@ def build_zip(state: ApiState, actor: Actor, case: str, body: ExportRequest) -> 
         result = export_case(
             state.home, state.work, actor, case, selection, folder / "package.zip",
             recipient=body.recipient, purpose=body.purpose,
-            include_protected=body.include_protected,
+            include_protected=body.include_protected, derivatives=tuple(body.derivatives),
         )
     except ExportError as exc:
         shutil.rmtree(folder, ignore_errors=True)

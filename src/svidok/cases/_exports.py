@@ -25,6 +25,7 @@ class ExportOps(Base):
         purpose: str,
         protected: bool,
         selection: dict[str, Any],
+        derivatives: Sequence[str] = (),
     ) -> Entry:
         """Write the ``export`` entry (before any byte of the package is written): the
         export's id, the case, how many items and a digest of their sorted ids, the
@@ -45,6 +46,8 @@ class ExportOps(Base):
             "protected_included": protected,
             "selection": selection,
         }
+        if derivatives:  # which kinds of previews go with the originals
+            data["derivatives"] = list(derivatives)
         with self.home.writing(), self._reading() as conn:
             self._require(conn, actor, case_id, *needed)
             for record in items:

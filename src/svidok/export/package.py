@@ -107,10 +107,11 @@ def _chunks(values: Sequence[str]) -> Iterable[list[str]]:
 
 
 def _entry_indexes(
-    home: Home, case_id: str, reference: str, items: list[str]
+    home: Home, case_id: str, reference: str, items: list[str], kinds: Sequence[str] = ()
 ) -> tuple[set[int], set[str], dict[str, str]]:
-    """The ledger entries a package of ``items`` carries, the records linked to them, and
-    the items' objects (record -> object id)."""
+    """The ledger entries a package of ``items`` carries (with the ``derivative`` entries of
+    the ``kinds`` chosen, ``all``: every kind), the records linked to them, and the items'
+    objects (record -> object id)."""
     e, lk, r = s.entries.c, s.links.c, s.records.c
     indexes: set[int] = {0}
     linked: set[str] = set()
@@ -159,6 +160,12 @@ def _entry_indexes(
                 ).scalars()
             )
             indexes.update(conn.execute(select(x.entry).where(x.object_id.in_(chunk))).scalars())
+            if kinds:
+                dv = s.derivatives.c
+                chosen = select(dv.entry).where(dv.source_id.in_(chunk))
+                if "all" not in kinds:
+                    chosen = chosen.where(dv.kind.in_(list(kinds)))
+                indexes.update(conn.execute(chosen).scalars())
     return indexes, linked, objects
 
 
@@ -186,9 +193,11 @@ def export_case(
     recipient: str,
     purpose: str,
     include_protected: bool = False,
+    derivatives: Sequence[str] = (),
     progress: Callable[[int], None] | None = None,
 ) -> ExportResult:
-    """Export the selected items of a case to ``out`` (a new folder, or ``NAME.zip``)."""
+    """Export the selected items of a case to ``out`` (a new folder, or ``NAME.zip``), with
+    the items' ``derivatives`` of those kinds (``all``: every kind; none by default)."""
     out = out.absolute()
     if out.exists() or out.is_symlink():
         raise ExportError(f"{out} exists already: give a new folder or file name")
@@ -205,15 +214,16 @@ def export_case(
     entry = work.record_export(  # signed into a checkpoint before the package is written
         actor, case.id, items, recipient=recipient, purpose=purpose,
         protected=include_protected, selection=selection.to_json(),
+        derivatives=sorted(set(derivatives)),
     )
     latest = home.latest_checkpoint()
     if latest is None or latest.checkpoint.size <= entry.index:
         raise ExportError("the export entry is not covered by a signed checkpoint")
     work_dir = out.with_name(f".{out.name}.building-{os.getpid()}")
     try:
-        result = _build(home, work, actor, case.id, case.reference, items, entry.index,
-                        str(entry.data["export"]), work_dir, latest.note, include_protected,
-                        progress)
+        job = _Job(case.id, case.reference, items, entry.index, str(entry.data["export"]),
+                   latest.note, include_protected, tuple(sorted(set(derivatives))))
+        result = _build(home, work, actor, job, work_dir, progress)
         publish(work_dir, out)
     except BaseException:
         shutil.rmtree(work_dir, ignore_errors=True)
@@ -223,13 +233,30 @@ def export_case(
     return result
 
 
+@dataclass(frozen=True)
+class _Job:
+    """One export, once its entry is signed."""
+
+    case_id: str
+    reference: str
+    items: list[str]
+    export_entry: int
+    export_id: str
+    note: str  # the checkpoint the package proves against
+    include_protected: bool
+    derivatives: tuple[str, ...]
+
+
 def _build(
-    home: Home, work: Casework, actor: Actor, case_id: str, reference: str, items: list[str],
-    export_entry: int, export_id: str, root: Path, note: str, include_protected: bool,
+    home: Home, work: Casework, actor: Actor, job: _Job, root: Path,
     progress: Callable[[int], None] | None,
 ) -> ExportResult:
+    case_id, reference, items = job.case_id, job.reference, job.items
+    export_entry, export_id, note = job.export_entry, job.export_id, job.note
+    include_protected = job.include_protected
     cp = open_checkpoint(note, home.verifier)
-    indexes, linked, objects = _entry_indexes(home, case_id, reference, items)
+    indexes, linked, objects = _entry_indexes(home, case_id, reference, items,
+                                              job.derivatives)
     indexes = {i for i in indexes if i < cp.size} | {export_entry}
     bag = BagWriter(root, progress)
     lines = {i: home.ledger.read_raw(i) for i in sorted(indexes)}
@@ -274,6 +301,14 @@ def _build(
                         "run `svidok verify`; nothing was exported"
                     )
                 written.add(rel)
+            for derived in meta.get("derivatives", []):
+                rel = str(derived["file"]).removeprefix("data/")
+                if rel not in written:
+                    digests = _copy_original(home, bag, rel, str(derived["object"]))
+                    if "sha256:" + digests["sha256"] != derived["object"]:
+                        raise ExportError(f"the stored bytes of {derived['object']} do not "
+                                          "match their digest: run `svidok verify`")
+                    written.add(rel)
             acquisitions = meta["acquisitions"]
             if acquisitions:
                 first = int(acquisitions[0]["entry"])
@@ -300,6 +335,8 @@ def _build(
         "protected_included": include_protected,
         "checkpoint_size": cp.size,
     }
+    if job.derivatives:
+        export_doc["derivatives"] = list(job.derivatives)
     bag.add_text("export.json", pf.dump(export_doc))
     bag.add_text("README.txt", readme(export_doc, cp.origin, vkey, len(entries),
                                          [name for name, _t, _p in stamps]))

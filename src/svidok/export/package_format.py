@@ -99,7 +99,10 @@ def describe(record: str, entries: list[dict[str, Any]], case: dict[str, str]) -
                      and data_of(e).get("object") == obj]
         accessed = [e for e in entries if e["type"] == "access"
                     and data_of(e).get("record") == record]
-        custody.extend({**_stamp(e), "type": e["type"]} for e in acquired + extracted + accessed)
+        derived = [e for e in entries if e["type"] == "derivative"
+                   and data_of(e).get("source") == obj]
+        custody.extend({**_stamp(e), "type": e["type"]}
+                       for e in acquired + extracted + accessed + derived)
         first = data_of(acquired[0]) if acquired else {}
         out["original"] = {
             "object": obj,
@@ -112,17 +115,29 @@ def describe(record: str, entries: list[dict[str, Any]], case: dict[str, str]) -
         out["extractions"] = [{**_stamp(e), **data_of(e)} for e in extracted]
         out["accesses"] = [{**_stamp(e), "action": data_of(e).get("action")} for e in accessed]
         out["receipt"] = f"data/items/{record}/receipt.tlog-proof"
+        if derived:  # chosen derivatives (previews), marked as such: never the evidence
+            out["derivatives"] = [
+                {**_stamp(e), **data_of(e), "derivative_of": obj,
+                 "file": derivative_path(str(data_of(e).get("object")),
+                                         data_of(e).get("logical_path"))}
+                for e in derived
+            ]
     out["custody"] = sorted(custody, key=lambda c: int(c["entry"]))
     return out
 
 
-def original_path(obj: str, logical_path: Any) -> str:
+def original_path(obj: str, logical_path: Any, folder: str = "originals") -> str:
     """Where a package keeps an object's bytes: by digest, with a safe file name ending."""
     digest = obj.removeprefix("sha256:")
     suffix = Path(str(logical_path or "")).suffix.lower()
     if not re.fullmatch(r"\.[a-z0-9]{1,10}", suffix):
         suffix = ".bin"
-    return f"data/originals/{digest}{suffix}"
+    return f"data/{folder}/{digest}{suffix}"
+
+
+def derivative_path(obj: str, logical_path: Any) -> str:
+    """Where a package keeps a derivative's bytes (apart from the originals)."""
+    return original_path(obj, logical_path, "derivatives")
 
 
 Places = dict[str, tuple[Any, Any]]  # place record UUID -> (lat, lon)

@@ -463,7 +463,8 @@ def _check_export(tree: Tree, report: Report, state: dict[str, Any]) -> None:
     expected = {"export": doc.get("export"), "case": case.get("id"), "items": len(items),
                 "items_sha256": digest, "recipient": doc.get("recipient"),
                 "purpose": doc.get("purpose"),
-                "protected_included": doc.get("protected_included")}
+                "protected_included": doc.get("protected_included"),
+                "derivatives": doc.get("derivatives")}
     for name, value in expected.items():
         if d.get(name) != value:
             raise Problem(f"data/export.json: {name} is not what export entry "
@@ -503,9 +504,12 @@ def _check_records(
                 _step(report, partial(_check_original, tree, expected, payload, cp))
     items, others = described["items"], described["records"]
     originals = {str(m["original"]["file"]) for m in items if "original" in m}
+    derived = {str(d["file"]) for m in items for d in m.get("derivatives", [])}
     for p in sorted(tree.files):
         if p.startswith("data/originals/") and p not in originals:
             report.problems.append(f"{p}: an original no item of the export names")
+        if p.startswith("data/derivatives/") and p not in derived:
+            report.problems.append(f"{p}: a derivative no derivative entry of the package names")
         owner = re.fullmatch(r"data/(items|records)/([^/.]+)(/.*|\.json)", p)
         if owner and owner[2] not in doc.get(owner[1], []):
             report.problems.append(f"{p}: belongs to no record of the export")
@@ -562,6 +566,12 @@ def _check_original(
         raise Problem(f"{m['receipt']}: {exc}") from None
     if index not in {a["entry"] for a in m["acquisitions"]}:
         raise Problem(f"{m['receipt']}: not a receipt of an acquisition of this original")
+    for derived in m.get("derivatives", []):  # previews: what people were shown, not evidence
+        got = payload.get(derived["file"])
+        if got is None or "sha256:" + got["sha256"] != derived["object"] or \
+                tree.sizes[derived["file"]] != derived["size"]:
+            raise Problem(f"item {record}: the derivative {derived['file']} is missing or is "
+                          "not the bytes its derivative entry names")
 
 
 # ----------------------------------------------------------------------- the CLI
