@@ -1,0 +1,113 @@
+"""Preview render worker process, started by :func:`svidok.derive.render.render_previews`.
+
+Run as ``python -m svidok.derive._render_worker --memory-limit BYTES --cpu-seconds N``.
+It limits itself the way the extraction worker does (:mod:`svidok.intake._worker`:
+RLIMIT_AS, RLIMIT_FSIZE 0, RLIMIT_CORE 0, RLIMIT_NOFILE, RLIMIT_CPU, nice 10, killed if
+its parent dies, its stdout pointed at stderr) before importing any decoder.
+
+Protocol: JSON lines. It reads one request ``{"path": "...", "media_type": "...",
+"kinds": [...]}`` and writes ``{"preview": {"kind", "media_type", "data" (base64),
+"algorithm", "params"}}`` for each preview as soon as it is made, ``{"error": "..."}`` for
+each problem, and ``{"done": true}`` last. Out of memory, it exits with status
+:data:`EXIT_MEMORY` without a ``done``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import sys
+from pathlib import Path
+
+from svidok.intake._worker import _apply_limits, _cpu_budget, _die_with_parent, _write
+
+EXIT_MEMORY = 3
+EXIT_USAGE = 2
+
+
+class _Sink:
+    """Writes previews and errors to the parent as they are made."""
+
+    def __init__(self, fd: int, kinds: list[str]) -> None:
+        self.fd = fd
+        self.kinds = kinds
+        self._algorithm: str | None = None
+
+    def wants(self, kind: str) -> bool:
+        return kind in self.kinds
+
+    def preview(self, kind: str, media_type: str, data: bytes, params: dict[str, object]) -> None:
+        if not self.wants(kind):
+            return
+        message = {
+            "kind": kind,
+            "media_type": media_type,
+            "data": base64.b64encode(data).decode("ascii"),
+            "algorithm": self.algorithm(),
+            "params": params,
+        }
+        _write(self.fd, {"preview": message})
+
+    def error(self, text: str) -> None:
+        _write(self.fd, {"error": text})
+
+    def algorithm(self) -> str:
+        if self._algorithm is None:
+            from svidok.derive._render_media import algorithm_name
+
+            self._algorithm = algorithm_name()
+        return self._algorithm
+
+
+def _arguments(argv: list[str]) -> tuple[int, int]:
+    values = dict(zip(argv[::2], argv[1::2], strict=False))
+    return int(values["--memory-limit"]), int(values["--cpu-seconds"])
+
+
+def serve(memory_limit: int, cpu_seconds: int) -> int:
+    """Apply the limits, render the one file asked for, and say when it is done."""
+    out = os.dup(1)
+    os.dup2(2, 1)
+    os.set_inheritable(out, False)
+    _die_with_parent()
+    _apply_limits(memory_limit)
+    _cpu_budget(cpu_seconds)
+    try:
+        request = json.loads(sys.stdin.buffer.readline())
+        path, media_type, kinds = request["path"], request["media_type"], request["kinds"]
+        if not (isinstance(path, str) and isinstance(media_type, str)):
+            raise TypeError("path and media_type must be strings")
+        if not isinstance(kinds, list):
+            raise TypeError("kinds must be a list")
+    except (ValueError, KeyError, TypeError) as exc:
+        print(f"svidok render worker: malformed request ({exc})", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        from svidok.derive._render_media import render
+
+        sink = _Sink(out, [str(k) for k in kinds])
+        render(Path(path), media_type, sink)
+        _write(out, {"done": True})
+    except MemoryError:
+        return EXIT_MEMORY
+    return 0
+
+
+def main() -> int:
+    try:
+        memory, cpu = _arguments(sys.argv[1:])
+    except (KeyError, ValueError):
+        print(
+            "usage: python -m svidok.derive._render_worker --memory-limit BYTES --cpu-seconds N",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+    try:
+        return serve(memory, cpu)
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
