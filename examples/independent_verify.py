@@ -10,8 +10,8 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-TYPES = {"init", "key", "acquisition", "extraction", "derivative", "intake.skip",
-         "verification"}
+TYPES = {"init", "key", "acquisition", "extraction", "derivative", "derivative.failed",
+         "intake.skip", "verification"}
 TYPES |= {  # casework (docs/formats.md, "Casework entries")
     "user.create", "user.update", "case.create", "case.update", "member.grant",
     "member.revoke", "record.create", "record.update", "link.add", "link.remove",

@@ -135,6 +135,13 @@ def _derivative(home: Home) -> None:
     spec = DerivativeSpec(obj, "thumbnail", "image/png", picture.getvalue(),
                           "svidok-preview/1 (test)", {"max_side": 320})
     assert store_derivatives(home, [spec], "tester")
+    from svidok.ledger.entries import Draft
+
+    failed = Draft("derivative.failed", "tester", {
+        "object": obj, "algorithm": "svidok-preview/1", "media_type": "image/jpeg",
+        "errors": ["the picture is truncated"], "made": []})
+    with home.writing():
+        home.commit([failed])
 
 
 def _casework(home: Home, key_file: Path) -> None:

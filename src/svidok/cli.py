@@ -510,6 +510,10 @@ from svidok import cli_timestamp  # noqa: E402  (light: typer only)
 
 app.command("timestamp")(cli_timestamp.timestamp_command)
 
+from svidok import cli_previews  # noqa: E402  (light: typer only; renderers load lazily)
+
+app.command("previews")(cli_previews.previews_command)
+
 from svidok import cli_import  # noqa: E402  (light: typer only; the importers load lazily)
 
 app.add_typer(cli_import.import_app, name="import")

@@ -21,6 +21,11 @@ def serve(
             help="Send the session cookie over plain HTTP too (development on localhost only).",
         ),
     ] = False,
+    previews: Annotated[
+        bool,
+        typer.Option("--previews/--no-previews",
+                     help="Make the previews of originals in the background (`svidok previews`)."),
+    ] = True,
     home: Annotated[
         Path | None, typer.Option("--home", help="The data home (default: $SVIDOK_HOME).")
     ] = None,
@@ -35,6 +40,7 @@ def serve(
         cli._home_path(home),  # the command's --home, else the one before the command name
         upload_limit=upload_limit_mb << 20,
         secure_cookies=not insecure_cookies,
+        previews=previews,
     )
     shown = f"[{host}]" if ":" in host else host
     cli.out.print(f"Svidok is serving at http://{shown}:{port}/ (Ctrl-C stops it)", markup=False)

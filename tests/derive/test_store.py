@@ -54,8 +54,10 @@ def test_a_derivative_is_an_object_of_its_own(home: Home, tmp_path: Path) -> Non
         assert fh.read() == _png((1, 2, 3))
     assert (home.store.object_path(source) / "inventory.json").read_bytes() == inventory
     assert [d["kind"] for d in derivatives_of(home, source)] == ["preview", "thumbnail"]
-    assert existing(home, [source]) == {(source, "thumbnail", ALGORITHM),
-                                        (source, "preview", ALGORITHM)}
+    assert existing(home, [source]) == {
+        (source, "thumbnail", ALGORITHM),
+        (source, "preview", ALGORITHM),
+    }
     assert store_derivatives(home, [_spec(source)], "tester") == []  # a second run
     report = verify(home, quick=False)
     assert report.ok, report.problems
@@ -71,16 +73,21 @@ def test_the_same_picture_from_two_originals_is_one_object(home: Home, tmp_path:
     assert verify(home, quick=False).ok
 
 
-def test_rebuild_and_the_independent_verifier_accept_derivatives(home_path: Path,
-                                                                 tmp_path: Path) -> None:
+def test_rebuild_and_the_independent_verifier_accept_derivatives(
+    home_path: Path, tmp_path: Path
+) -> None:
     with Home.open(home_path) as home:
         store_derivatives(home, [_spec(_original(home, tmp_path))], "tester")
     script = ROOT / "examples" / "independent_verify.py"
-    done = subprocess.run([sys.executable, str(script), str(home_path)], capture_output=True,
-                          text=True)
+    done = subprocess.run(
+        [sys.executable, str(script), str(home_path)], capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stdout + done.stderr
-    rebuilt = subprocess.run([sys.executable, "-m", "svidok", "--home", str(home_path),
-                              "rebuild"], capture_output=True, text=True)
+    rebuilt = subprocess.run(
+        [sys.executable, "-m", "svidok", "--home", str(home_path), "rebuild"],
+        capture_output=True,
+        text=True,
+    )
     assert rebuilt.returncode == 0, rebuilt.stderr
     with Home.open(home_path) as home:
         assert verify(home, quick=True).ok
@@ -99,14 +106,16 @@ with Home.open(Path(sys.argv[1])) as home:
 """
 
 
-def test_a_placed_but_unrecorded_derivative_is_completed(home_path: Path,
-                                                         tmp_path: Path) -> None:
+def test_a_placed_but_unrecorded_derivative_is_completed(home_path: Path, tmp_path: Path) -> None:
     with Home.open(home_path) as home:
         source = _original(home, tmp_path)
         size = home.ledger.size
     picture = _png((5, 6, 7))
-    killed = subprocess.run([sys.executable, "-c", CRASH, str(home_path), source,
-                             picture.hex()], capture_output=True, text=True)
+    killed = subprocess.run(
+        [sys.executable, "-c", CRASH, str(home_path), source, picture.hex()],
+        capture_output=True,
+        text=True,
+    )
     assert killed.returncode == 9, killed.stderr
     with Home.open(home_path) as home:
         assert home.ledger.size == size  # placed in the store, not recorded

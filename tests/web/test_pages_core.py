@@ -433,3 +433,16 @@ def test_export_is_for_owners_and_investigators_only(app: TestClient, site: Site
     c = signed_in(app, "stan")  # no role on the case
     assert c.get("/cases/WEB-1/export").status_code == 403
     assert len(_exports(app)) == before
+
+
+def test_item_page_says_what_became_of_the_previews(app: TestClient, site: Site) -> None:
+    from svidok.derive.previews import make_previews
+
+    c = signed_in(app, "viktor")
+    assert "not made yet" in c.get(f"/cases/WEB-1/items/{site.photo}").text
+    report = make_previews(site.home, "tester", objects=["sha256:" + site.photo_sha256])
+    assert report.stored == 2, report
+    html = c.get(f"/cases/WEB-1/items/{site.photo}").text
+    state = re.search(r'id="previews-state">(.*?)</dd>', html, re.S)
+    assert state and "made:" in state.group(1) and "thumbnail" in state.group(1)
+    assert "not the evidence" in state.group(1)

@@ -72,13 +72,16 @@ def create_app(
     staging_dir: Path | None = None,
     secure_cookies: bool = True,
     web: bool = True,
+    previews: bool = False,
 ) -> FastAPI:
     """The API (and, with ``web``, the web app at ``/``) over the data home at
     ``home_path`` (opened at start-up, closed at the end).
 
     ``upload_limit``: the largest upload accepted, in bytes. ``staging_dir``: where uploads
     are received before intake (outside the data home; default: the temporary folder).
-    ``secure_cookies``: False only for plain-HTTP development on localhost.
+    ``secure_cookies``: False only for plain-HTTP development on localhost. ``previews``:
+    make the previews of originals in a background thread (every upload's, and at start
+    those missing), as ``svidok serve`` does.
     """
 
     @asynccontextmanager
@@ -93,9 +96,16 @@ def create_app(
             secure_cookies=secure_cookies,
         )
         app.state.svidok = state
+        if previews:
+            from svidok.derive.jobs import PreviewJobs
+
+            state.previews = PreviewJobs(state.home, actor="svidok serve")
+            state.previews.start()
         try:
             yield
         finally:
+            if state.previews is not None:
+                state.previews.stop()
             app.state.svidok = None
             state.auth.close()
             state.home.close()

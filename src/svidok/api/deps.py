@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 from uuid import UUID
 
 from fastapi import Depends, Request
@@ -26,6 +26,9 @@ from svidok.cases.access import Actor
 from svidok.cases.service import Casework, NotFound
 from svidok.errors import AuthenticationFailed
 from svidok.home import Home
+
+if TYPE_CHECKING:
+    from svidok.derive.jobs import PreviewJobs
 
 SESSION_COOKIE = "svidok_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -49,6 +52,7 @@ class ApiState:
     upload_limit: int = DEFAULT_UPLOAD_LIMIT
     staging_dir: Path | None = None  # None: the system's temporary folder
     secure_cookies: bool = True
+    previews: PreviewJobs | None = None  # the background preview maker (svidok serve)
     _lock: threading.RLock = field(default_factory=threading.RLock)
 
     @contextmanager

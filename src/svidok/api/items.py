@@ -74,6 +74,8 @@ def ingest_staged(
         raise IntakeError(f"the upload could not be preserved: {reason or 'unknown reason'}")
     if outcome.object_id != f"sha256:{digest}":
         raise IntakeError("the stored object does not match the bytes received")
+    if state.previews is not None:
+        state.previews.submit([outcome.object_id])
     return outcome.object_id
 
 

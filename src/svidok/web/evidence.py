@@ -15,7 +15,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterator
-from typing import BinaryIO, Generic, TypeVar
+from typing import Any, BinaryIO, Generic, TypeVar
 
 from sqlalchemy import select
 
@@ -172,6 +172,41 @@ def chunks(handle: BinaryIO, length: int | None = None) -> Iterator[bytes]:
         handle.close()
 
 
+def preview_state(state: ApiState, object_id: str) -> dict[str, Any]:
+    """What is known of an original's previews: the kinds stored, the background job's
+    state in this server, and the last recorded failure (``derivative.failed``)."""
+    from svidok.derive.render import preview_kinds
+    from svidok.derive.store import derivatives_of
+
+    e = schema.entries.c
+    with state.home.catalog.engine.connect() as conn:
+        failed = conn.execute(
+            select(e.idx).where(e.object_id == object_id, e.type == "derivative.failed")
+            .order_by(e.idx.desc()).limit(1)
+        ).scalar_one_or_none()
+    job = state.previews.state(object_id) if state.previews is not None else None
+    media_type, _, _ = object_info(state, object_id)
+    errors = state.home.ledger.entry(int(failed)).data.get("errors") if failed is not None else None
+    return {
+        "expected": list(preview_kinds(media_type)),
+        "made": sorted({d["kind"] for d in derivatives_of(state.home, object_id)}),
+        "job": job.state if job is not None else None,
+        "failed": [str(x) for x in errors] if isinstance(errors, list) else [],
+        "failed_entry": failed,
+    }
+
+
+def stored_preview(state: ApiState, object_id: str, kind: str) -> bytes | None:
+    """The bytes of the newest stored JPEG derivative of that kind, if there is one."""
+    from svidok.derive.store import derivatives_of
+
+    for made in derivatives_of(state.home, object_id):
+        if made["kind"] == kind and made["media_type"] == "image/jpeg":
+            with state.home.store.open_content(made["object"], made["logical_path"]) as fh:
+                return fh.read(8 << 20)
+    return None
+
+
 def thumbnail(state: ApiState, actor: Actor, case_id: str, record: str) -> bytes | None:
     """A JPEG at most 320 px on its longer side, or None when the original is not a picture
     that can be decoded safely."""
@@ -193,6 +228,11 @@ def thumbnail(state: ApiState, actor: Actor, case_id: str, record: str) -> bytes
     if cached is not None:
         handle.close()
         return cached
+    stored = stored_preview(state, object_id, "thumbnail")
+    if stored is not None:  # made by `svidok previews` in an isolated worker
+        handle.close()
+        _cache.put(object_id, stored)
+        return stored
     try:
         with handle, Image.open(handle) as image:
             if image.width * image.height > MAX_PIXELS:

@@ -110,6 +110,7 @@ def item_page(request: Request, key: str, record: str) -> Response:
             "links": links,
             "related": related,
             "preview_kind": preview_kind,
+            "previews": evidence.preview_state(state, found.object) if found else None,
             **record_context(
                 request,
                 actor,

@@ -67,6 +67,10 @@ WORDS = (
     N_("view"),
     N_("download"),
     N_("thumbnail"),
+    # kinds of preview (derivatives)
+    N_("preview"),
+    N_("keyframes"),
+    N_("waveform"),
     # extraction outcome
     N_("complete"),
     N_("partial"),
