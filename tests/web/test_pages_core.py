@@ -446,3 +446,24 @@ def test_item_page_says_what_became_of_the_previews(app: TestClient, site: Site)
     state = re.search(r'id="previews-state">(.*?)</dd>', html, re.S)
     assert state and "made:" in state.group(1) and "thumbnail" in state.group(1)
     assert "not the evidence" in state.group(1)
+
+
+def test_export_page_can_include_the_previews(app: TestClient, site: Site,
+                                              tmp_path: Path) -> None:
+    import zipfile
+
+    from svidok.derive.previews import make_previews
+
+    make_previews(site.home, "tester", objects=["sha256:" + site.photo_sha256])
+    c = signed_in(app, "olena")
+    assert 'name="include_previews"' in c.get("/cases/WEB-1/export").text
+    r = c.post("/cases/WEB-1/export", data=_export_form(c, selection="item", item=site.photo,
+                                                        include_previews="yes"))
+    assert r.status_code == 200, r.text[:300]
+    package = tmp_path / "with-previews.zip"
+    package.write_bytes(r.content)
+    names = zipfile.ZipFile(package).namelist()
+    assert sum("/data/derivatives/" in n for n in names) == 2
+    vkey = (site.path / "keys" / "ledger.pub").read_text().strip()
+    assert vp.verify(package, vkey).ok
+    assert _exports(app)[-1].data["derivatives"] == ["all"]

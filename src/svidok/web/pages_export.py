@@ -93,7 +93,7 @@ def export_page(request: Request, key: str) -> Response:
     return _page(request, viewer, case, values)
 
 
-def _request_of(values: dict[str, str], protected: bool) -> ExportRequest:
+def _request_of(values: dict[str, str], protected: bool, previews: bool = False) -> ExportRequest:
     """What the form asks for, as the JSON API's request (CaseworkError: in plain words)."""
     if not values["recipient"] or not values["purpose"]:
         raise CaseworkError(_NAMED)
@@ -111,6 +111,7 @@ def _request_of(values: dict[str, str], protected: bool) -> ExportRequest:
         incident=chosen if selection == "incident" else None,
         query=values["query"] if selection == "query" else None,
         include_protected=protected,
+        derivatives=["all"] if previews else [],
     )
 
 
@@ -126,8 +127,9 @@ async def export_download(request: Request, key: str) -> Response:
     limits = {"recipient": 500, "purpose": 2000, "query": 200}
     values = {n: text(form, n, limit=limits.get(n, 100)) for n in _INPUTS}
     protected = text(form, "include_protected", limit=10) == "yes"
+    previews = text(form, "include_previews", limit=10) == "yes"
     try:
-        body = _request_of(values, protected)
+        body = _request_of(values, protected, previews)
         path, name = await run_in_threadpool(
             build_zip, state, actor_of(request, viewer), case.id, body
         )
@@ -136,6 +138,7 @@ async def export_download(request: Request, key: str) -> Response:
             raise
         message = exc.message if isinstance(exc, ApiError) else str(exc)
         values["include_protected"] = "yes" if protected else ""
+        values["include_previews"] = "yes" if previews else ""
         return _page(request, viewer, case, values, i18n.gettext_(message), 422)
     cleanup = BackgroundTask(shutil.rmtree, path.parent, ignore_errors=True)
     return FileResponse(
