@@ -8,10 +8,11 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import RedirectResponse
 
-from svidok.cases.access import Permission
-from svidok.cases.views import CaseView
+from svidok.api.deps import ApiState
+from svidok.cases.access import AccessDenied, Permission
+from svidok.cases.views import CaseView, LinkView, RecordFilter, RecordView
 from svidok.web.render import Viewer
-from svidok.web.session import state_of
+from svidok.web.session import require_viewer, state_of
 
 PAGE_SIZE = 50
 
@@ -30,8 +31,36 @@ def case_of(request: Request, viewer: Viewer, key: str) -> CaseView:
     return state_of(request).work.find_case(actor_of(request, viewer), key)
 
 
+def case_page(request: Request, key: str) -> tuple[Viewer, CaseView, ApiState, Any]:
+    """What a case's page starts from: the signed-in viewer (else the way to sign in), the
+    case (AccessDenied unless the viewer holds a role on it), the app's state and the
+    casework actor."""
+    viewer = require_viewer(request)
+    case = case_of(request, viewer, key)
+    return viewer, case, state_of(request), actor_of(request, viewer)
+
+
 def may(case: CaseView, permission: Permission) -> bool:
     return permission in case.permissions
+
+
+def require(case: CaseView, *permissions: Permission, what: str = "edit") -> None:
+    """AccessDenied unless the viewer's role on the case holds one of ``permissions``."""
+    if not any(may(case, p) for p in permissions):
+        raise AccessDenied(f"your role on this case does not allow: {what}")
+
+
+def records_of_kind(state: ApiState, actor: Any, case_id: str, kind: str) -> list[RecordView]:
+    """The case's records of ``kind`` (at most 500), for a form's choices."""
+    items: list[RecordView] = state.work.find(
+        actor, case_id, RecordFilter(kind=kind), limit=500
+    ).items
+    return items
+
+
+def other_end(link: LinkView, record: str) -> str:
+    """The record at the other end of ``link`` from ``record``."""
+    return link.to_id if link.from_id == record else link.from_id
 
 
 def page_offset(request: Request) -> int:

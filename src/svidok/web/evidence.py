@@ -181,8 +181,10 @@ def preview_state(state: ApiState, object_id: str) -> dict[str, Any]:
     e = schema.entries.c
     with state.home.catalog.engine.connect() as conn:
         failed = conn.execute(
-            select(e.idx).where(e.object_id == object_id, e.type == "derivative.failed")
-            .order_by(e.idx.desc()).limit(1)
+            select(e.idx)
+            .where(e.object_id == object_id, e.type == "derivative.failed")
+            .order_by(e.idx.desc())
+            .limit(1)
         ).scalar_one_or_none()
     job = state.previews.state(object_id) if state.previews is not None else None
     media_type, _, _ = object_info(state, object_id)

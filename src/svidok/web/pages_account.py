@@ -17,7 +17,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from svidok.api.deps import SESSION_COOKIE, Caller
+from svidok.api.deps import Caller
 from svidok.api.errors import ApiError
 from svidok.api.me import (
     confirm_totp,
@@ -38,7 +38,7 @@ from svidok.web.common import actor_of, see_other, text
 from svidok.web.i18n import N_
 from svidok.web.render import Viewer, render
 from svidok.web.router import router
-from svidok.web.session import checked_form, require_viewer, state_of
+from svidok.web.session import checked_form, require_viewer, set_session_cookie, state_of
 
 _WRONG_PASSWORD = N_("The password is not right.")
 _THROTTLED = N_("Too many failed attempts. Wait a few minutes and try again.")
@@ -194,15 +194,7 @@ async def change_password(request: Request) -> Response:
     except PasswordPolicyError as exc:
         return _password_page(request, viewer, error=str(exc), status=422)
     response = see_other("/account?done=password")
-    response.set_cookie(
-        SESSION_COOKIE,
-        cookie,
-        max_age=int(state.auth.policy.session_absolute.total_seconds()),
-        path="/",
-        secure=state.secure_cookies,
-        httponly=True,
-        samesite="strict",
-    )
+    set_session_cookie(response, state, cookie)
     return response
 
 

@@ -10,8 +10,8 @@ from starlette.responses import Response
 
 from svidok.cases._records import LINK_KINDS
 from svidok.cases.service import CaseworkError
-from svidok.cases.views import RecordFilter, RecordView
-from svidok.web.common import actor_of, case_of, see_other, text
+from svidok.cases.views import RecordView
+from svidok.web.common import actor_of, case_of, records_of_kind, see_other, text
 from svidok.web.router import router
 from svidok.web.session import checked_form, require_viewer, safe_next, state_of
 
@@ -29,7 +29,7 @@ def link_targets(state: Any, actor: Any, case_id: str, kind: str) -> list[Record
     """Records that a record of ``kind`` may be linked to (at most 500 of each kind)."""
     out: list[RecordView] = []
     for other in LINKABLE.get(kind, []):
-        out.extend(state.work.find(actor, case_id, RecordFilter(kind=other), limit=500).items)
+        out.extend(records_of_kind(state, actor, case_id, other))
     return out
 
 

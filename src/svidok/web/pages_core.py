@@ -14,7 +14,7 @@ from svidok.cases.service import CaseworkError, NotFound
 from svidok.cases.views import RecordFilter
 from svidok.errors import AuthenticationFailed, LoginThrottled, SvidokError
 from svidok.web import i18n
-from svidok.web.common import actor_of, case_of, may, see_other, text
+from svidok.web.common import actor_of, case_page, may, see_other, text
 from svidok.web.i18n import N_
 from svidok.web.render import STATIC, render
 from svidok.web.router import router
@@ -22,6 +22,7 @@ from svidok.web.session import (
     checked_form,
     require_viewer,
     safe_next,
+    set_session_cookie,
     state_of,
     viewer_of,
 )
@@ -112,15 +113,7 @@ async def sign_in(request: Request) -> Response:
     state = state_of(request)
     started = state.auth.create_session(user_id, second_factor=second)
     response = RedirectResponse(next_path, status_code=303)
-    response.set_cookie(
-        SESSION_COOKIE,
-        started.cookie,
-        max_age=int(state.auth.policy.session_absolute.total_seconds()),
-        path="/",
-        secure=state.secure_cookies,
-        httponly=True,
-        samesite="strict",
-    )
+    set_session_cookie(response, state, started.cookie)
     return response
 
 
@@ -202,10 +195,7 @@ KIND_NAMES = {
 
 @router.get("/cases/{key}")
 def case_dashboard(request: Request, key: str) -> Response:
-    viewer = require_viewer(request)
-    case = case_of(request, viewer, key)
-    state = state_of(request)
-    actor = actor_of(request, viewer)
+    viewer, case, state, actor = case_page(request, key)
     counts = {
         kind: state.work.find(actor, case.id, RecordFilter(kind=kind), limit=1).total
         for kind in KIND_NAMES

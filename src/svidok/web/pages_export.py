@@ -21,9 +21,9 @@ from svidok.api.errors import ApiError
 from svidok.api.exports import ExportRequest, build_zip
 from svidok.cases.access import AccessDenied, Permission
 from svidok.cases.service import CaseworkError, NotFound
-from svidok.cases.views import CaseView, RecordFilter
+from svidok.cases.views import CaseView
 from svidok.web import i18n
-from svidok.web.common import actor_of, case_of, may, text
+from svidok.web.common import actor_of, case_of, may, records_of_kind, require, text
 from svidok.web.i18n import N_
 from svidok.web.records_kit import of_kind, query_values
 from svidok.web.render import Viewer, render
@@ -39,8 +39,7 @@ N_("the selection holds no items: nothing to export")  # the service's, shown tr
 
 
 def _may_export(case: CaseView) -> None:
-    if not may(case, Permission.EXPORT):
-        raise AccessDenied("your role on this case does not allow: export")
+    require(case, Permission.EXPORT, what="export")
 
 
 def _page(
@@ -53,7 +52,7 @@ def _page(
 ) -> Response:
     state = state_of(request)
     actor = actor_of(request, viewer)
-    incidents = state.work.find(actor, case.id, RecordFilter(kind="incident"), limit=500).items
+    incidents = records_of_kind(state, actor, case.id, "incident")
     item = None
     if values.get("item"):
         try:

@@ -24,7 +24,7 @@ from svidok.cases.fields import TimeSpan
 from svidok.cases.service import NotFound
 from svidok.cases.views import CaseView, RecordFilter, RecordView
 from svidok.textsafe import escape_text
-from svidok.web.common import actor_of, case_of
+from svidok.web.common import actor_of, case_of, case_page, other_end
 from svidok.web.render import render
 from svidok.web.router import router
 from svidok.web.session import require_viewer, state_of
@@ -358,9 +358,8 @@ def _linked(state: Any, actor: Any, case_id: str, record: str, kind: str) -> lis
     """Records of ``kind`` linked to ``record`` (at most 2000)."""
     out = []
     for link in state.work.links(actor, case_id, record)[:2000]:
-        other = link.to_id if link.from_id == record else link.from_id
         try:
-            view = state.work.get(actor, case_id, other)
+            view = state.work.get(actor, case_id, other_end(link, record))
         except NotFound:
             continue
         if view.kind == kind:
@@ -368,36 +367,35 @@ def _linked(state: Any, actor: Any, case_id: str, record: str, kind: str) -> lis
     return out
 
 
-def evidence_times(
-    reference: str, records: list[RecordView]
+def _times(
+    reference: str, records: list[RecordView], field: str
 ) -> list[tuple[str, str, tuple[datetime, datetime]]]:
+    """The records whose ``field`` holds a time, each as its label, its page and that span,
+    earliest first."""
     out = []
     for record in records:
-        span = span_interval(record.fields.get("captured"))
+        span = span_interval(record.fields.get(field))
         if span is not None:
             out.append((escape_text(record.label), record_url(reference, record), span))
     out.sort(key=lambda t: t[2])
     return out
+
+
+def evidence_times(
+    reference: str, records: list[RecordView]
+) -> list[tuple[str, str, tuple[datetime, datetime]]]:
+    return _times(reference, records, "captured")
 
 
 def incident_times(
     reference: str, records: list[RecordView]
 ) -> list[tuple[str, str, tuple[datetime, datetime]]]:
-    out = []
-    for record in records:
-        span = span_interval(record.fields.get("time"))
-        if span is not None:
-            out.append((escape_text(record.label), record_url(reference, record), span))
-    out.sort(key=lambda t: t[2])
-    return out
+    return _times(reference, records, "time")
 
 
 @router.get("/cases/{key}/timeline")
 def timeline_page(request: Request, key: str) -> Response:
-    viewer = require_viewer(request)
-    case = case_of(request, viewer, key)
-    state = state_of(request)
-    actor = actor_of(request, viewer)
+    viewer, case, state, actor = case_page(request, key)
     params = {
         name: request.query_params.get(name, "").strip()[:40]
         for name in ("time_from", "time_to", "incident", "claim")

@@ -10,20 +10,27 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from svidok.cases.access import AccessDenied, Permission
+from svidok.cases.access import Permission
 from svidok.cases.fields import (
     IncidentStatus,
     Precision,
 )
 from svidok.cases.service import CaseworkError
 from svidok.cases.views import CaseView, RecordFilter, RecordView
-from svidok.web.common import PAGE_SIZE, actor_of, case_of, may, page_offset, text
+from svidok.web.common import (
+    actor_of,
+    case_of,
+    case_page,
+    may,
+    other_end,
+    records_of_kind,
+    require,
+    text,
+)
 from svidok.web.pages_geo import (
-    MAX_SCAN,
     evidence_times,
     incident_times,
     item_point,
-    iterate,
     layout,
     place_point,
     tiles_of,
@@ -33,8 +40,9 @@ from svidok.web.records_kit import (
     create_record,
     edit_record,
     labels,
+    linked,
+    list_page,
     of_kind,
-    page_of,
     query_values,
     record_context,
     tags_of,
@@ -50,10 +58,7 @@ INCIDENT_FILTERS = ("q", "status", "category", "time_from", "time_to", "place")
 
 @router.get("/cases/{key}/incidents")
 def incidents_page(request: Request, key: str) -> Response:
-    viewer = require_viewer(request)
-    case = case_of(request, viewer, key)
-    state = state_of(request)
-    actor = actor_of(request, viewer)
+    viewer, case, state, actor = case_page(request, key)
     values = query_values(request, INCIDENT_FILTERS)
     status = values.get("status")
     where = RecordFilter(
@@ -64,18 +69,16 @@ def incidents_page(request: Request, key: str) -> Response:
         time_to=values.get("time_to"),
         text=values.get("q"),
     )
-    offset = page_offset(request)
     category = values.get("category")
-    if category:
-        found = [
-            r
-            for r in iterate(state, actor, case.id, where, MAX_SCAN)
-            if category in r.fields.get("categories", [])
-        ]
-        page = page_of(found, offset)
-    else:
-        page = state.work.find(actor, case.id, where, limit=PAGE_SIZE, offset=offset)
-    places = state.work.find(actor, case.id, RecordFilter(kind="place"), limit=500).items
+    page = list_page(
+        request,
+        state,
+        actor,
+        case.id,
+        where,
+        (lambda r: category in r.fields.get("categories", [])) if category else None,
+    )
+    places = records_of_kind(state, actor, case.id, "place")
     taxonomy = state.work.taxonomy
     return render(
         request,
@@ -129,8 +132,7 @@ def _incident_form(
     status: int = 200,
 ) -> Response:
     state = state_of(request)
-    actor = actor_of(request, viewer)
-    places = state.work.find(actor, case.id, RecordFilter(kind="place"), limit=500).items
+    places = records_of_kind(state, actor_of(request, viewer), case.id, "place")
     return render(
         request,
         "incident_form.html",
@@ -193,8 +195,7 @@ _INCIDENT_INPUTS = tuple(
 def new_incident_page(request: Request, key: str) -> Response:
     viewer = require_viewer(request)
     case = case_of(request, viewer, key)
-    if not may(case, Permission.EDIT):
-        raise AccessDenied("your role on this case does not allow: edit")
+    require(case, Permission.EDIT)
     values = {"status": "reported", "time_precision": "day", "places": [], "categories": []}
     return _incident_form(request, viewer, case, None, values)
 
@@ -210,26 +211,13 @@ async def create_incident(request: Request, key: str) -> Response:
 
 @router.get("/cases/{key}/incidents/{record}")
 def incident_page(request: Request, key: str, record: str) -> Response:
-    viewer = require_viewer(request)
-    case = case_of(request, viewer, key)
-    state = state_of(request)
-    actor = actor_of(request, viewer)
+    viewer, case, state, actor = case_page(request, key)
     incident = of_kind(state, actor, case, record, "incident")
     links = state.work.links(actor, case.id, record)
-    others = {link.to_id if link.from_id == record else link.from_id for link in links}
+    others = {other_end(link, record) for link in links}
     related = labels(state, actor, case.id, others | set(incident.fields.get("places", [])))
-    evidence = [
-        (related[o], link.role)
-        for link in links
-        for o in [link.to_id if link.from_id == record else link.from_id]
-        if o in related and related[o].kind == "item"
-    ]
-    people = [
-        (related[o], link.role)
-        for link in links
-        for o in [link.to_id if link.from_id == record else link.from_id]
-        if o in related and related[o].kind == "person"
-    ]
+    evidence = linked(links, record, related, "item")
+    people = linked(links, record, related, "person")
     places = [related[p] for p in incident.fields.get("places", []) if p in related]
     points = [p for p in (place_point(case.reference, pl, incident) for pl in places) if p]
     points += [p for p in (item_point(case.reference, item) for item, _ in evidence) if p]
@@ -265,8 +253,7 @@ def incident_page(request: Request, key: str, record: str) -> Response:
 def edit_incident_page(request: Request, key: str, record: str) -> Response:
     viewer = require_viewer(request)
     case = case_of(request, viewer, key)
-    if not (may(case, Permission.EDIT) or may(case, Permission.ANNOTATE)):
-        raise AccessDenied("your role on this case does not allow: edit")
+    require(case, Permission.EDIT, Permission.ANNOTATE)
     incident = of_kind(state_of(request), actor_of(request, viewer), case, record, "incident")
     return _incident_form(request, viewer, case, incident, _incident_values(incident))
 

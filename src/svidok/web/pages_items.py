@@ -10,8 +10,17 @@ from svidok.cases.fields import ItemKind
 from svidok.cases.service import NotFound
 from svidok.cases.views import AssessmentStatus, RecordFilter
 from svidok.web import evidence
-from svidok.web.common import PAGE_SIZE, actor_of, case_of, may, page_offset
-from svidok.web.records_kit import GRADES, labels, query_values, record_context
+from svidok.web.common import (
+    PAGE_SIZE,
+    actor_of,
+    case_of,
+    case_page,
+    may,
+    other_end,
+    page_offset,
+    records_of_kind,
+)
+from svidok.web.records_kit import GRADES, labels, linked, query_values, record_context
 from svidok.web.render import render
 from svidok.web.router import router
 from svidok.web.session import require_viewer, state_of
@@ -44,14 +53,11 @@ def _query_without_offset(values: dict[str, str]) -> str:
 
 @router.get("/cases/{key}/items")
 def items_page(request: Request, key: str) -> Response:
-    viewer = require_viewer(request)
-    case = case_of(request, viewer, key)
-    state = state_of(request)
-    actor = actor_of(request, viewer)
+    viewer, case, state, actor = case_page(request, key)
     values = query_values(request, FILTERS)
     offset = page_offset(request)
     page = state.work.find(actor, case.id, _record_filter(values), limit=PAGE_SIZE, offset=offset)
-    places = state.work.find(actor, case.id, RecordFilter(kind="place"), limit=500).items
+    places = records_of_kind(state, actor, case.id, "place")
     return render(
         request,
         "items.html",
@@ -73,10 +79,7 @@ def items_page(request: Request, key: str) -> Response:
 
 @router.get("/cases/{key}/items/{record}")
 def item_page(request: Request, key: str, record: str) -> Response:
-    viewer = require_viewer(request)
-    case = case_of(request, viewer, key)
-    state = state_of(request)
-    actor = actor_of(request, viewer)
+    viewer, case, state, actor = case_page(request, key)
     item = state.work.get(actor, case.id, record)
     if item.kind != "item":
         raise NotFound("no such item")
@@ -85,7 +88,7 @@ def item_page(request: Request, key: str, record: str) -> Response:
     except NotFound:
         found = None
     links = state.work.links(actor, case.id, record)
-    others = {link.to_id if link.from_id == record else link.from_id for link in links}
+    others = {other_end(link, record) for link in links}
     if item.fields.get("source"):
         others.add(str(item.fields["source"]))
     if (item.fields.get("location") or {}).get("place"):
@@ -109,6 +112,7 @@ def item_page(request: Request, key: str, record: str) -> Response:
             "evidence": found,
             "links": links,
             "related": related,
+            "linked": linked(links, record, related),
             "preview_kind": preview_kind,
             "previews": evidence.preview_state(state, found.object) if found else None,
             **record_context(
@@ -144,10 +148,7 @@ def item_preview(request: Request, key: str, record: str) -> Response:
     rule of evidence.view_is_recorded: whenever the response begins at the first byte,
     and for a later range only when no view of the item by the same user was recorded in
     the last minutes."""
-    viewer = require_viewer(request)
-    case = case_of(request, viewer, key)
-    state = state_of(request)
-    actor = actor_of(request, viewer)
+    viewer, case, state, actor = case_page(request, key)
     found = state.work.evidence(actor, case.id, record)
     if found.media_type not in evidence.INLINE:
         raise NotFound("this original cannot be shown in the browser; download it instead")
@@ -187,10 +188,7 @@ def item_preview(request: Request, key: str, record: str) -> Response:
 @router.get("/cases/{key}/items/{record}/text")
 def item_text(request: Request, key: str, record: str) -> Response:
     """The beginning of a text original, escaped into a page fragment (htmx)."""
-    viewer = require_viewer(request)
-    case = case_of(request, viewer, key)
-    state = state_of(request)
-    actor = actor_of(request, viewer)
+    viewer, case, state, actor = case_page(request, key)
     found = state.work.evidence(actor, case.id, record)
     if not found.media_type.startswith("text/"):
         raise NotFound("this original is not text")

@@ -10,7 +10,7 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from svidok.cases.access import AccessDenied, Permission
+from svidok.cases.access import Permission
 from svidok.cases.fields import (
     PersonStatus,
     Script,
@@ -18,10 +18,14 @@ from svidok.cases.fields import (
 )
 from svidok.cases.service import CaseworkError
 from svidok.cases.views import CaseView, RecordFilter, RecordView
-from svidok.web.common import PAGE_SIZE, actor_of, case_of, may, page_offset, text
-from svidok.web.pages_geo import (
-    MAX_SCAN,
-    iterate,
+from svidok.web.common import (
+    actor_of,
+    case_of,
+    case_page,
+    may,
+    other_end,
+    require,
+    text,
 )
 from svidok.web.records_kit import (
     FIELD_NAMES,
@@ -30,8 +34,9 @@ from svidok.web.records_kit import (
     create_record,
     edit_record,
     labels,
+    linked,
+    list_page,
     of_kind,
-    page_of,
     query_values,
     record_context,
     tags_of,
@@ -51,25 +56,21 @@ def _name_matches(record: RecordView, needle: str) -> bool:
 
 @router.get("/cases/{key}/people")
 def people_page(request: Request, key: str) -> Response:
-    viewer = require_viewer(request)
-    case = case_of(request, viewer, key)
-    state = state_of(request)
-    actor = actor_of(request, viewer)
+    viewer, case, state, actor = case_page(request, key)
     values = query_values(request, PEOPLE_FILTERS)
     status = values.get("status")
     where = RecordFilter(
         kind="person", status=status if status in {s.value for s in PersonStatus} else None
     )
-    offset = page_offset(request)
-    if values.get("q"):  # any name, in any script, not only the first
-        found = [
-            r
-            for r in iterate(state, actor, case.id, where, MAX_SCAN)
-            if _name_matches(r, values["q"])
-        ]
-        page = page_of(found, offset)
-    else:
-        page = state.work.find(actor, case.id, where, limit=PAGE_SIZE, offset=offset)
+    needle = values.get("q")  # any name, in any script, not only the first
+    page = list_page(
+        request,
+        state,
+        actor,
+        case.id,
+        where,
+        (lambda r: _name_matches(r, needle)) if needle else None,
+    )
     return render(
         request,
         "people.html",
@@ -199,8 +200,7 @@ def _person_form(
 def new_person_page(request: Request, key: str) -> Response:
     viewer = require_viewer(request)
     case = case_of(request, viewer, key)
-    if not may(case, Permission.EDIT):
-        raise AccessDenied("your role on this case does not allow: edit")
+    require(case, Permission.EDIT)
     values = {"sex": "unknown", "status": "unknown", "names": []}
     return _person_form(request, viewer, case, None, values)
 
@@ -216,20 +216,10 @@ async def create_person(request: Request, key: str) -> Response:
 
 @router.get("/cases/{key}/people/{record}")
 def person_page(request: Request, key: str, record: str) -> Response:
-    viewer = require_viewer(request)
-    case = case_of(request, viewer, key)
-    state = state_of(request)
-    actor = actor_of(request, viewer)
+    viewer, case, state, actor = case_page(request, key)
     person = of_kind(state, actor, case, record, "person")
     links = state.work.links(actor, case.id, record)
-    others = {link.to_id if link.from_id == record else link.from_id for link in links}
-    related = labels(state, actor, case.id, others)
-    linked = [
-        (related[o], link.role)
-        for link in links
-        for o in [link.to_id if link.from_id == record else link.from_id]
-        if o in related
-    ]
+    related = labels(state, actor, case.id, {other_end(link, record) for link in links})
     return render(
         request,
         "person.html",
@@ -238,7 +228,7 @@ def person_page(request: Request, key: str, record: str) -> Response:
             "case": case,
             "section": "people",
             "person": person,
-            "linked": linked,
+            "linked": linked(links, record, related),
             "protected_fields": [(n, FIELD_NAMES.get(n, n)) for n in PERSON_PROTECTED],
             "may_read_protected": may(case, Permission.READ_PROTECTED) and not person.hidden,
             **record_context(request, actor, case, person),
@@ -250,8 +240,7 @@ def person_page(request: Request, key: str, record: str) -> Response:
 def edit_person_page(request: Request, key: str, record: str) -> Response:
     viewer = require_viewer(request)
     case = case_of(request, viewer, key)
-    if not (may(case, Permission.EDIT) or may(case, Permission.ANNOTATE)):
-        raise AccessDenied("your role on this case does not allow: edit")
+    require(case, Permission.EDIT, Permission.ANNOTATE)
     person = of_kind(state_of(request), actor_of(request, viewer), case, record, "person")
     values = _person_values(person, may(case, Permission.READ_PROTECTED))
     return _person_form(request, viewer, case, person, values)

@@ -18,7 +18,16 @@ from svidok.cases.fields import (
 )
 from svidok.cases.service import CaseworkError
 from svidok.cases.views import AssessmentStatus, CaseView, RecordFilter
-from svidok.web.common import PAGE_SIZE, actor_of, case_of, may, page_offset, see_other, text
+from svidok.web.common import (
+    PAGE_SIZE,
+    actor_of,
+    case_of,
+    case_page,
+    may,
+    page_offset,
+    see_other,
+    text,
+)
 from svidok.web.pages_geo import (
     place_point,
     record_url,
@@ -203,10 +212,7 @@ def _safe_link(url: Any) -> str:
 
 @router.get("/cases/{key}/records/{record}")
 def record_page(request: Request, key: str, record: str) -> Response:
-    viewer = require_viewer(request)
-    case = case_of(request, viewer, key)
-    state = state_of(request)
-    actor = actor_of(request, viewer)
+    viewer, case, state, actor = case_page(request, key)
     view = state.work.get(actor, case.id, record)
     if view.kind in {"item", "incident", "person"}:
         return see_other(record_url(case.reference, view))

@@ -13,10 +13,9 @@ from starlette.responses import Response
 from svidok.cases._records import TRANSITIONS
 from svidok.cases.access import Permission
 from svidok.cases.views import Page, RecordFilter, RecordView
-from svidok.web.common import PAGE_SIZE, actor_of, case_of, may
+from svidok.web.common import PAGE_SIZE, case_page, may
 from svidok.web.render import render
 from svidok.web.router import router
-from svidok.web.session import require_viewer, state_of
 
 #: where each kind of record has its own page (others: the generic record page)
 KIND_PATHS = {"item": "items", "incident": "incidents", "person": "people"}
@@ -72,10 +71,7 @@ def _rows(
 
 @router.get("/cases/{key}/review")
 def review_page(request: Request, key: str) -> Response:
-    viewer = require_viewer(request)
-    case = case_of(request, viewer, key)
-    state = state_of(request)
-    actor = actor_of(request, viewer)
+    viewer, case, state, actor = case_page(request, key)
     assessing = may(case, Permission.ASSESS)
     waiting = state.work.find(
         actor,

@@ -21,19 +21,31 @@ from starlette.datastructures import FormData
 from starlette.requests import Request
 from starlette.responses import Response
 
-from svidok.cases.access import AccessDenied, Permission
+from svidok.cases.access import Permission
 from svidok.cases.fields import (
     PersonFields,
     SourceFields,
 )
 from svidok.cases.service import TRANSITIONS, CaseworkError, Conflict, NotFound
 from svidok.cases.taxonomy import Category, Taxonomy
-from svidok.cases.views import CaseView, HistoryEntry, Page, RecordView
+from svidok.cases.views import CaseView, HistoryEntry, LinkView, Page, RecordFilter, RecordView
 from svidok.catalog import schema
-from svidok.web.common import PAGE_SIZE, actor_of, case_of, may, see_other, text
+from svidok.web.common import (
+    PAGE_SIZE,
+    actor_of,
+    case_of,
+    may,
+    other_end,
+    page_offset,
+    require,
+    see_other,
+    text,
+)
 from svidok.web.i18n import N_
 from svidok.web.pages_actions import link_targets
 from svidok.web.pages_geo import (
+    MAX_SCAN,
+    iterate,
     record_url,
 )
 from svidok.web.render import Viewer
@@ -74,6 +86,39 @@ def page_of(records: list[RecordView], offset: int) -> Page[RecordView]:
         limit=PAGE_SIZE,
         offset=offset,
     )
+
+
+def list_page(
+    request: Request,
+    state: Any,
+    actor: Any,
+    case_id: str,
+    where: RecordFilter,
+    keep: Callable[[RecordView], bool] | None = None,
+) -> Page[RecordView]:
+    """The page (``offset`` in the query) of the records matching ``where``; with ``keep``,
+    of those among the first MAX_SCAN of them that ``keep`` also keeps (a filter the
+    service does not have)."""
+    offset = page_offset(request)
+    if keep is None:
+        page: Page[RecordView] = state.work.find(
+            actor, case_id, where, limit=PAGE_SIZE, offset=offset
+        )
+        return page
+    return page_of([r for r in iterate(state, actor, case_id, where, MAX_SCAN) if keep(r)], offset)
+
+
+def linked(
+    links: list[LinkView], record: str, related: dict[str, RecordView], kind: str = ""
+) -> list[tuple[RecordView, str | None]]:
+    """The records at the other ends of ``links`` from ``record`` that ``related`` holds (of
+    ``kind``, when given), each with its link's role."""
+    return [
+        (related[o], link.role)
+        for link in links
+        for o in [other_end(link, record)]
+        if o in related and (not kind or related[o].kind == kind)
+    ]
 
 
 def labels(state: Any, actor: Any, case_id: str, ids: set[str]) -> dict[str, RecordView]:
@@ -222,8 +267,7 @@ async def edit_record(
     state = state_of(request)
     actor = actor_of(request, viewer)
     current = of_kind(state, actor, case, record, kind)
-    if not (may(case, Permission.EDIT) or may(case, Permission.ANNOTATE)):
-        raise AccessDenied("your role on this case does not allow: edit")
+    require(case, Permission.EDIT, Permission.ANNOTATE)
 
     def run() -> None:
         if may(case, Permission.EDIT):

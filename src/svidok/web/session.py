@@ -8,6 +8,7 @@ from urllib.parse import quote
 
 from starlette.datastructures import FormData
 from starlette.requests import Request
+from starlette.responses import Response
 
 from svidok.api.deps import SESSION_COOKIE, ApiState
 from svidok.cases.service import NotFound
@@ -35,6 +36,20 @@ def state_of(request: Request) -> ApiState:
     state = request.app.state.svidok
     assert isinstance(state, ApiState)
     return state
+
+
+def set_session_cookie(response: Response, state: ApiState, cookie: str) -> None:
+    """Put the session's cookie on ``response``: for the whole site, as long as a session
+    may last, never readable by scripts nor sent from other sites."""
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        max_age=int(state.auth.policy.session_absolute.total_seconds()),
+        path="/",
+        secure=state.secure_cookies,
+        httponly=True,
+        samesite="strict",
+    )
 
 
 def _next_of(request: Request) -> str:
