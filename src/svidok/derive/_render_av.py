@@ -26,13 +26,7 @@ from svidok.derive.render import (
     THUMBNAIL_SIDE,
     WAVEFORM_SIZE,
 )
-from svidok.intake.extract_av import (
-    ANALYZE_MICROSECONDS,
-    OPEN_TIMEOUT,
-    PROBE_BYTES,
-    _ffmpeg_problem,
-    _refuse,
-)
+from svidok.intake.extract_av import UnreadableContainer, ffmpeg_problem, open_container
 
 MAX_PACKETS = 1500
 MAX_AUDIO_PACKETS = 2_000_000
@@ -44,20 +38,9 @@ WAVE_BLOCK = 20  # samples per stored (min, max) pair: 1.25 ms at 16 kHz
 
 def _open(av: Any, stream: IO[bytes]) -> Any:
     try:
-        return av.open(
-            stream,
-            mode="r",
-            options={"probesize": str(PROBE_BYTES), "analyzeduration": str(ANALYZE_MICROSECONDS)},
-            metadata_errors="replace",
-            timeout=(OPEN_TIMEOUT, OPEN_TIMEOUT),
-            io_open=_refuse,
-        )
-    except MemoryError:
-        raise
-    except Exception as exc:
-        raise RenderFailed(
-            f"the audio/video container could not be read: {_ffmpeg_problem(av, exc)}"
-        ) from None
+        return open_container(av, stream)
+    except UnreadableContainer as exc:
+        raise RenderFailed(str(exc)) from None
 
 
 def _duration(container: Any, stream: Any) -> float | None:
@@ -164,7 +147,7 @@ def _strip(av: Any, container: Any, stream: Any, duration: float | None, sink: S
         try:
             frame = _frame_at(av, container, stream, seconds, rewind=True)
         except av.error.FFmpegError as exc:
-            sink.error(f"a keyframe could not be sought: {_ffmpeg_problem(av, exc)}")
+            sink.error(f"a keyframe could not be sought: {ffmpeg_problem(av, exc)}")
             break
         if frame is None:
             continue

@@ -1,7 +1,7 @@
 """Preview render worker process, started by :func:`svidok.derive.render.render_previews`.
 
 Run as ``python -m svidok.derive._render_worker --memory-limit BYTES --cpu-seconds N``.
-It limits itself the way the extraction worker does (:mod:`svidok.intake._worker`:
+It limits itself the way the extraction worker does (:func:`svidok._isolate.confine`:
 RLIMIT_AS, RLIMIT_FSIZE 0, RLIMIT_CORE 0, RLIMIT_NOFILE, RLIMIT_CPU, nice 10, killed if
 its parent dies, its stdout pointed at stderr) before importing any decoder.
 
@@ -16,14 +16,10 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import sys
 from pathlib import Path
 
-from svidok.intake._worker import _apply_limits, _cpu_budget, _die_with_parent, _write
-
-EXIT_MEMORY = 3
-EXIT_USAGE = 2
+from svidok._isolate import EXIT_MEMORY, EXIT_USAGE, confine, limit_arguments, write_message
 
 
 class _Sink:
@@ -47,10 +43,10 @@ class _Sink:
             "algorithm": self.algorithm(),
             "params": params,
         }
-        _write(self.fd, {"preview": message})
+        write_message(self.fd, {"preview": message})
 
     def error(self, text: str) -> None:
-        _write(self.fd, {"error": text})
+        write_message(self.fd, {"error": text})
 
     def algorithm(self) -> str:
         if self._algorithm is None:
@@ -61,18 +57,13 @@ class _Sink:
 
 
 def _arguments(argv: list[str]) -> tuple[int, int]:
-    values = dict(zip(argv[::2], argv[1::2], strict=False))
-    return int(values["--memory-limit"]), int(values["--cpu-seconds"])
+    memory, cpu, _values = limit_arguments(argv)
+    return memory, cpu
 
 
 def serve(memory_limit: int, cpu_seconds: int) -> int:
     """Apply the limits, render the one file asked for, and say when it is done."""
-    out = os.dup(1)
-    os.dup2(2, 1)
-    os.set_inheritable(out, False)
-    _die_with_parent()
-    _apply_limits(memory_limit)
-    _cpu_budget(cpu_seconds)
+    out = confine(memory_limit, cpu_seconds)
     try:
         request = json.loads(sys.stdin.buffer.readline())
         path, media_type, kinds = request["path"], request["media_type"], request["kinds"]
@@ -88,7 +79,7 @@ def serve(memory_limit: int, cpu_seconds: int) -> int:
 
         sink = _Sink(out, [str(k) for k in kinds])
         render(Path(path), media_type, sink)
-        _write(out, {"done": True})
+        write_message(out, {"done": True})
     except MemoryError:
         return EXIT_MEMORY
     return 0

@@ -31,18 +31,22 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-import os
 import signal
 import stat
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
+from svidok._isolate import (
+    EXIT_MEMORY,
+    cpu_allowance,
+    signal_name,
+    worker_command,
+    worker_environment,
+)
 from svidok.intake.extract_model import clean_text, format_bytes, format_seconds
 from svidok.intake.extract_pipe import EOF, GARBAGE, TIMEOUT, WorkerProcess
-from svidok.intake.extract_pool import _package_root
 
 Param = str | int | float | bool | None
 
@@ -55,7 +59,6 @@ MAX_AUDIO_SECONDS: Final = 1800
 MAX_PIXELS: Final = 100_000_000
 MAX_PREVIEWS: Final = 8
 MAX_ERRORS: Final = 16
-EXIT_MEMORY: Final = 3
 ALGORITHM: Final = "svidok-preview/1"
 
 PREVIEW_KINDS: dict[str, tuple[str, ...]] = {
@@ -121,16 +124,6 @@ def render_previews(
     return _Run(float(timeout), int(memory_limit), kinds).run(str(absolute), base)
 
 
-def _environment() -> dict[str, str]:
-    env = dict(os.environ)
-    root = _package_root()
-    if Path(root).name not in ("site-packages", "dist-packages"):  # e.g. a source tree
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-    env["PYTHONDONTWRITEBYTECODE"] = "1"
-    env["MALLOC_ARENA_MAX"] = "2"
-    return env
-
-
 class _Run:
     """One worker process rendering one file, and what came back from it."""
 
@@ -138,27 +131,17 @@ class _Run:
         self.timeout = timeout
         self.memory_limit = memory_limit
         self.kinds = kinds
-        self.cpu_seconds = max(2, math.ceil(timeout * 2) + 1)
+        self.cpu_seconds = cpu_allowance(timeout)
         self.previews: list[Rendered] = []
         self.errors: list[str] = []
 
     def command(self) -> list[str]:
-        # -P and cwd "/": never import modules from the current folder or the evidence's.
-        return [
-            sys.executable,
-            "-P",
-            "-m",
-            "svidok.derive._render_worker",
-            "--memory-limit",
-            str(self.memory_limit),
-            "--cpu-seconds",
-            str(self.cpu_seconds),
-        ]
+        return worker_command("svidok.derive._render_worker", self.memory_limit, self.cpu_seconds)
 
     def run(self, path: str, media_type: str) -> tuple[list[Rendered], list[str]]:
         deadline = time.monotonic() + self.timeout
         try:
-            worker = WorkerProcess(self.command(), _environment())
+            worker = WorkerProcess(self.command(), worker_environment())
         except (OSError, ValueError) as exc:
             return [], [f"the preview renderer could not be started: {exc}"]
         finished = False
@@ -211,7 +194,7 @@ class _Run:
         if code == -signal.SIGXCPU:
             return f"stopped after {format_seconds(self.cpu_seconds)} of CPU time"
         if code is not None and code < 0:
-            name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
+            name = signal_name(code)
             return (
                 f"the preview renderer crashed ({name}): the file may be malformed in a way "
                 "that breaks its decoder, or rendering ran out of its "

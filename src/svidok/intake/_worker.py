@@ -1,12 +1,12 @@
 """Extraction worker process, started by :class:`svidok.intake.extract_pool.ExtractorPool`.
 
 Run as ``python -m svidok.intake._worker --memory-limit BYTES --cpu-seconds N
---extractor NAME``. It limits itself before importing any extraction library:
-RLIMIT_AS (the memory allowance), RLIMIT_FSIZE 0 (it cannot write files; SIGXFSZ is
-ignored so a write fails instead of killing it), RLIMIT_CORE 0, RLIMIT_NOFILE 64, nice
-10, and a fresh RLIMIT_CPU budget before every file. It asks the kernel to kill it if
-its parent dies, and points its own stdout at stderr so that nothing a library prints
-can corrupt the protocol.
+--extractor NAME``. It limits itself (:func:`svidok._isolate.confine`) before importing
+any extraction library: RLIMIT_AS (the memory allowance), RLIMIT_FSIZE 0 (it cannot
+write files; SIGXFSZ is ignored so a write fails instead of killing it), RLIMIT_CORE 0,
+RLIMIT_NOFILE 64, nice 10, and a fresh RLIMIT_CPU budget before every file. It asks the
+kernel to kill it if its parent dies, and points its own stdout at stderr so that
+nothing a library prints can corrupt the protocol.
 
 Protocol: JSON lines. The worker first writes ``{"ready": true, "pid": N}``. For each
 request ``{"id": N, "path": "..."}`` it writes ``{"id": N, "media_type": "..."}`` once the
@@ -19,73 +19,26 @@ from __future__ import annotations
 
 import json
 import os
-import resource
-import signal
 import sys
 
-EXIT_MEMORY = 3
-EXIT_USAGE = 2
-NOFILE = 64
-
-
-def _write(fd: int, message: dict[str, object]) -> None:
-    data = (json.dumps(message, ensure_ascii=True, separators=(",", ":")) + "\n").encode()
-    view = memoryview(data)
-    while view:
-        view = view[os.write(fd, view) :]
-
-
-def _die_with_parent() -> None:
-    try:
-        import ctypes
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except Exception:  # noqa: S110 - not Linux: the parent's pipes still end us
-        pass
-
-
-def _limit(kind: int, value: int) -> None:
-    _soft, hard = resource.getrlimit(kind)
-    if hard != resource.RLIM_INFINITY:
-        value = min(value, hard)
-    resource.setrlimit(kind, (value, value))
-
-
-def _apply_limits(memory_limit: int) -> None:
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    _limit(resource.RLIMIT_CORE, 0)
-    _limit(resource.RLIMIT_FSIZE, 0)
-    _limit(resource.RLIMIT_NOFILE, NOFILE)
-    _limit(resource.RLIMIT_AS, memory_limit)
-    os.nice(10)
-
-
-def _cpu_budget(seconds: int) -> None:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    soft = int(usage.ru_utime + usage.ru_stime) + seconds
-    _old_soft, hard = resource.getrlimit(resource.RLIMIT_CPU)
-    if hard != resource.RLIM_INFINITY:
-        soft = min(soft, hard)
-    resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
+from svidok._isolate import (
+    EXIT_MEMORY,
+    EXIT_USAGE,
+    confine,
+    cpu_budget,
+    limit_arguments,
+    write_message,
+)
 
 
 def _arguments(argv: list[str]) -> tuple[int, int, str]:
-    values = dict(zip(argv[::2], argv[1::2], strict=False))
-    memory = int(values["--memory-limit"])
-    cpu = int(values["--cpu-seconds"])
+    memory, cpu, values = limit_arguments(argv)
     return memory, cpu, values.get("--extractor", "")
 
 
 def serve(memory_limit: int, cpu_seconds: int, extractor: str) -> int:
     """Apply the limits, then answer requests from stdin until it closes."""
-    out = os.dup(1)
-    os.dup2(2, 1)
-    os.set_inheritable(out, False)
-    _die_with_parent()
-    _apply_limits(memory_limit)
-    _cpu_budget(cpu_seconds)
+    out = confine(memory_limit, cpu_seconds)
     try:
         from pathlib import Path
 
@@ -94,7 +47,7 @@ def serve(memory_limit: int, cpu_seconds: int, extractor: str) -> int:
 
         if extractor:
             extract_model.set_extractor_name(extractor)
-        _write(out, {"ready": True, "pid": os.getpid()})
+        write_message(out, {"ready": True, "pid": os.getpid()})
     except MemoryError:
         return EXIT_MEMORY
     stdin = sys.stdin.buffer
@@ -112,9 +65,9 @@ def serve(memory_limit: int, cpu_seconds: int, extractor: str) -> int:
 
         def announce(media_type: str, ident: object = ident, seen: list[str] = seen) -> None:
             seen.append(media_type)
-            _write(out, {"id": ident, "media_type": media_type})
+            write_message(out, {"id": ident, "media_type": media_type})
 
-        _cpu_budget(cpu_seconds)
+        cpu_budget(cpu_seconds)
         try:
             try:
                 result = extract_file(Path(path), announce)
@@ -124,9 +77,9 @@ def serve(memory_limit: int, cpu_seconds: int, extractor: str) -> int:
                 media_type = seen[-1] if seen else "application/octet-stream"
                 message = extract_model.memory_message(memory_limit)
                 record = extract_model.failed(media_type, message).to_json()
-                _write(out, {"id": ident, "result": record, "restart": True})
+                write_message(out, {"id": ident, "result": record, "restart": True})
                 return EXIT_MEMORY
-            _write(out, {"id": ident, "result": result.to_json(), "restart": False})
+            write_message(out, {"id": ident, "result": result.to_json(), "restart": False})
         except MemoryError:
             return EXIT_MEMORY
 

@@ -4,7 +4,8 @@ PyAV is imported only when the first audio or video file arrives. The container 
 opened through a Python file object with bounded probing (``probesize``,
 ``analyzeduration``), an FFmpeg interrupt timeout, and an ``io_open`` that refuses every
 secondary file or URL a container might name (playlists, data references), so a file can
-make FFmpeg read nothing but itself.
+make FFmpeg read nothing but itself. The preview renderer opens containers the same way
+(:func:`open_container`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,10 @@ LOCATION_TAGS = (
     "location",
     "location-eng",
 )
+
+
+class UnreadableContainer(Exception):
+    """FFmpeg could not open the container; the message says why in plain words."""
 
 
 def _refuse(url: str, flags: int, options: dict[str, str]) -> Any:
@@ -102,7 +107,8 @@ def extract_av(stream: IO[bytes], report: Report) -> None:
         report.metadata["decoder_messages"] = messages[:MAX_LOG_LINES]
 
 
-def _ffmpeg_problem(av: Any, exc: Exception) -> str:
+def ffmpeg_problem(av: Any, exc: Exception) -> str:
+    """What went wrong in FFmpeg (or PyAV), in plain words."""
     if isinstance(exc, av.error.FFmpegError):
         text = exc.strerror or describe(exc)
         log = exc.log
@@ -112,9 +118,13 @@ def _ffmpeg_problem(av: Any, exc: Exception) -> str:
     return describe(exc)
 
 
-def _open_and_fill(av: Any, stream: IO[bytes], report: Report) -> None:
+def open_container(av: Any, stream: IO[bytes]) -> Any:
+    """``stream`` opened with PyAV (module ``av``), bounded and refusing other files.
+
+    Raises :class:`UnreadableContainer` when FFmpeg cannot read it; MemoryError as it is.
+    """
     try:
-        container = av.open(
+        return av.open(
             stream,
             mode="r",
             options={"probesize": str(PROBE_BYTES), "analyzeduration": str(ANALYZE_MICROSECONDS)},
@@ -125,8 +135,16 @@ def _open_and_fill(av: Any, stream: IO[bytes], report: Report) -> None:
     except MemoryError:
         raise
     except Exception as exc:
+        message = f"the audio/video container could not be read: {ffmpeg_problem(av, exc)}"
+        raise UnreadableContainer(message) from None
+
+
+def _open_and_fill(av: Any, stream: IO[bytes], report: Report) -> None:
+    try:
+        container = open_container(av, stream)
+    except UnreadableContainer as exc:
         report.fatal = True
-        report.error(f"the audio/video container could not be read: {_ffmpeg_problem(av, exc)}")
+        report.error(str(exc))
         return
     with container:
         _fill(container, report)

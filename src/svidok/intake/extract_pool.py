@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import queue
 import signal
-import sys
 import threading
 import time
 import weakref
@@ -28,6 +26,13 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Final
 
+from svidok._isolate import (
+    EXIT_MEMORY,
+    cpu_allowance,
+    signal_name,
+    worker_command,
+    worker_environment,
+)
 from svidok.errors import ExtractionError
 from svidok.intake.extract_model import (
     Extraction,
@@ -42,16 +47,9 @@ from svidok.intake.extract_pipe import EOF, GARBAGE, TIMEOUT, WorkerProcess
 
 STARTUP_TIMEOUT: Final = 60.0
 RECYCLE_AFTER: Final = 5000
-EXIT_MEMORY: Final = 3
 OCTET: Final = "application/octet-stream"
 NOT_ATTEMPTED: Final = "not attempted: the extraction pool was closed first"
 STOPPED: Final = "stopped: the extraction pool was closed while this file was being read"
-
-
-def _package_root() -> str:
-    import svidok
-
-    return str(Path(svidok.__file__).resolve().parent.parent)
 
 
 class _Slot:
@@ -193,28 +191,15 @@ class _Config:
     def __init__(self, timeout: float, memory_limit: int) -> None:
         self.timeout = timeout
         self.memory_limit = memory_limit
-        self.cpu_seconds = max(2, math.ceil(timeout * 2) + 1)
-        self.command = [
-            # -P and cwd "/": never import modules from the current folder, which may
-            # hold the evidence being ingested.
-            sys.executable,
-            "-P",
-            "-m",
+        self.cpu_seconds = cpu_allowance(timeout)
+        self.command = worker_command(
             "svidok.intake._worker",
-            "--memory-limit",
-            str(memory_limit),
-            "--cpu-seconds",
-            str(self.cpu_seconds),
+            memory_limit,
+            self.cpu_seconds,
             "--extractor",
             extractor_name(),
-        ]
-        env = dict(os.environ)
-        root = _package_root()
-        if Path(root).name not in ("site-packages", "dist-packages"):  # e.g. a source tree
-            env["PYTHONPATH"] = os.pathsep.join(p for p in (root, env.get("PYTHONPATH")) if p)
-        env["PYTHONDONTWRITEBYTECODE"] = "1"
-        env["MALLOC_ARENA_MAX"] = "2"
-        self.env = env
+        )
+        self.env = worker_environment()
 
     def death_message(self, code: int | None, last_words: str) -> str:
         allowance = format_bytes(self.memory_limit)
@@ -226,7 +211,7 @@ class _Config:
                 f"{format_seconds(self.cpu_seconds)} of CPU time and was stopped"
             )
         if code is not None and code < 0:
-            name = signal.Signals(-code).name if -code in signal.valid_signals() else str(-code)
+            name = signal_name(code)
             return (
                 f"the metadata extraction worker crashed ({name}) while reading this file; the "
                 "file may be malformed in a way that breaks its decoder, or extraction may "
