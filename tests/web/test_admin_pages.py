@@ -13,17 +13,15 @@ from uuid import UUID
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from web_kit import OPERATOR, PASSWORD, add_users, auth_of, client, csrf_of, new_home, signed_in
 
-from svidok.api import create_app
 from svidok.auth import totp
 from svidok.auth.store import AuthStore
-from svidok.cases.access import Actor, Role
+from svidok.cases.access import Role
 from svidok.cases.service import Casework, open_casework
 from svidok.catalog import schema
 from svidok.home import Home
 
-OPERATOR = Actor.operator("operator")
-PASSWORD = "correct horse battery staple"
 XSS = "<script>alert(1)</script>"
 
 
@@ -39,17 +37,17 @@ class Site:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    path = tmp_path_factory.mktemp("webadmin") / "home"
-    Home.init(path, origin="svidok.test/web-admin", actor="tester")
+    path = new_home(tmp_path_factory, "web-admin")
     home = Home.open(path)
     work = open_casework(home)
-    auth = AuthStore.for_home(path)
-    auth.migrate()
-    users = {}
-    for name in ("ada", "olena", "viktor", "stan", "taras", "mallory"):
-        shown = XSS if name == "mallory" else name.title()
-        users[name] = work.add_user(OPERATOR, name, shown, admin=name == "ada").id
-        auth.set_password(UUID(users[name]), PASSWORD)
+    auth = auth_of(path)
+    users = add_users(
+        work,
+        auth,
+        ("ada", "olena", "viktor", "stan", "taras", "mallory"),
+        admins=["ada"],
+        shown={"mallory": XSS},
+    )
     case = work.create_case(OPERATOR, {"reference": "ADM-1", "title": "Case " + XSS}).id
     work.grant(OPERATOR, case, users["olena"], Role.OWNER)
     work.grant(OPERATOR, case, users["viktor"], Role.VIEWER)
@@ -62,26 +60,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 @pytest.fixture(scope="module")
 def app(site: Site) -> Iterator[TestClient]:
-    with TestClient(create_app(site.path, secure_cookies=False), base_url="http://127.0.0.1") as c:
+    with client(site.path) as c:
         yield c
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf-token" content="([^"]+)"', html)
-    assert found
-    return found.group(1)
 
 
 def sign_in(c: TestClient, name: str, password: str = PASSWORD) -> str:
     """Sign in as ``name``; the session's CSRF token back."""
-    c.cookies.clear()
-    r = c.post(
-        "/signin",
-        data={"username": name, "password": password, "next": "/account"},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
-    return csrf_of(c.get("/account/password").text)
+    return csrf_of(signed_in(c, name, password, "/account").get("/account/password").text)
 
 
 def entries_of(site: Site, kind: str) -> list[int]:

@@ -9,19 +9,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
+from web_kit import OPERATOR, add_users, auth_of, client, new_home, signed_in
 
-from svidok.api import create_app
-from svidok.auth.store import AuthStore
-from svidok.cases.access import Actor, Role
+from svidok.cases.access import Role
 from svidok.home import Home
 from svidok.web.pages_geo import against, claim_interval, interval, span_interval
 
-OPERATOR = Actor.operator("operator")
-PASSWORD = "correct horse battery staple"
 XSS = '<script>alert(1)</script>"><img src=x onerror=alert(1)>'
 BIDI = "abc\u202eevil"
 
@@ -36,17 +32,11 @@ class Site:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     from svidok.cases.service import open_casework
 
-    path = tmp_path_factory.mktemp("geo") / "home"
-    Home.init(path, origin="svidok.test/geo", actor="tester")
+    path = new_home(tmp_path_factory, "geo")
     with Home.open(path) as home:
         work = open_casework(home)
-        auth = AuthStore.for_home(path)
-        auth.migrate()
-        users = {
-            n: work.add_user(OPERATOR, n, n.title(), admin=False).id for n in ("viktor", "stan")
-        }
-        for user in users.values():
-            auth.set_password(UUID(user), PASSWORD)
+        auth = auth_of(path)
+        users = add_users(work, auth, ("viktor", "stan"))
         auth.close()
         case = work.create_case(OPERATOR, {"reference": "GEO-1", "title": "Geo"}).id
         other = work.create_case(OPERATOR, {"reference": "GEO-2", "title": "Other"}).id
@@ -97,19 +87,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 @pytest.fixture(scope="module")
 def app(site: Site) -> Iterator[TestClient]:
-    with TestClient(create_app(site.path, secure_cookies=False), base_url="http://127.0.0.1") as c:
+    with client(site.path) as c:
         yield c
-
-
-def signed_in(app: TestClient, name: str) -> TestClient:
-    app.cookies.clear()
-    r = app.post(
-        "/signin",
-        data={"username": name, "password": PASSWORD, "next": "/cases"},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
-    return app
 
 
 def no_raw(text: str) -> None:
@@ -256,15 +235,13 @@ def test_configured_tiles_reach_the_map_and_the_policy(tmp_path: Path) -> None:
     )
     with Home.open(path) as home:
         work = open_casework(home)
-        auth = AuthStore.for_home(path)
-        auth.migrate()
-        user = work.add_user(OPERATOR, "viktor", "Viktor", admin=False).id
-        auth.set_password(UUID(user), PASSWORD)
+        auth = auth_of(path)
+        user = add_users(work, auth, ["viktor"])["viktor"]
         auth.close()
         case = work.create_case(OPERATOR, {"reference": "T-1", "title": "Tiles"}).id
         work.grant(OPERATOR, case, user, Role.VIEWER)
         work.create(OPERATOR, case, "place", {"name": "P", "lat": 1.5, "lon": 2.5})
-    with TestClient(create_app(path, secure_cookies=False), base_url="http://127.0.0.1") as app:
+    with client(path) as app:
         signed_in(app, "viktor")
         r = app.get("/cases/T-1/map")
         assert r.status_code == 200

@@ -12,22 +12,18 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
+from web_kit import OPERATOR, add_users, auth_of, client, csrf_of, new_home, signed_in
 
-from svidok.api import create_app
-from svidok.auth.store import AuthStore
-from svidok.cases.access import Actor, Role
+from svidok.cases.access import Role
 from svidok.cases.service import open_casework
 from svidok.home import Home
 from svidok.intake.ingest import IngestOptions, ingest
 from svidok.web import records_kit
 
-OPERATOR = Actor.operator("operator")
-PASSWORD = "correct horse battery staple"
 BIDI = "invoice\u202egpj.exe"
 SHOWN = "invoice\\u202egpj.exe"
 CASE = "HARD-1"
@@ -42,19 +38,16 @@ class Site:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    tmp = tmp_path_factory.mktemp("hardening")
-    path = tmp / "home"
-    Home.init(path, origin="svidok.test/hardening", actor="tester")
+    path = new_home(tmp_path_factory, "hardening")
+    tmp = path.parent
     photo = tmp / "photo.jpg"
     out = io.BytesIO()
     Image.new("RGB", (64, 48), (20, 90, 160)).save(out, "JPEG")
     photo.write_bytes(out.getvalue())
     with Home.open(path) as home:
         work = open_casework(home)
-        auth = AuthStore.for_home(path)
-        auth.migrate()
-        olga = work.add_user(OPERATOR, "olga", "Olga " + BIDI, admin=False).id
-        auth.set_password(UUID(olga), PASSWORD)
+        auth = auth_of(path)
+        olga = add_users(work, auth, ["olga"], shown={"olga": "Olga " + BIDI})["olga"]
         auth.close()
         case = work.create_case(
             OPERATOR, {"reference": CASE, "title": "Case " + BIDI, "description": BIDI}
@@ -101,20 +94,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 @pytest.fixture(scope="module")
 def app(site: Site) -> Iterator[TestClient]:
-    with TestClient(create_app(site.path, secure_cookies=False), base_url="http://127.0.0.1") as c:
-        r = c.post(
-            "/signin",
-            data={"username": "olga", "password": PASSWORD, "next": "/cases"},
-            follow_redirects=False,
-        )
-        assert r.status_code == 303, r.text
-        yield c
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf-token" content="([^"]+)"', html)
-    assert found
-    return found.group(1)
+    with client(site.path) as c:
+        yield signed_in(c, "olga")
 
 
 def test_records_dated_at_the_ends_of_the_calendar_break_no_page(

@@ -10,23 +10,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
 from PIL import Image
+from web_kit import OPERATOR, PASSWORD, add_users, auth_of, client, csrf_of, new_home, signed_in
 
 from svidok.api import create_app
-from svidok.auth.store import AuthStore
-from svidok.cases.access import Actor, Role
+from svidok.cases.access import Role
 from svidok.cases.service import Casework, open_casework
 from svidok.export import verify_package as vp
 from svidok.home import Home
 from svidok.intake.ingest import IngestOptions, ingest
 from svidok.web import evidence
 
-OPERATOR = Actor.operator("operator")
-PASSWORD = "correct horse battery staple"
 XSS = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
 BIDI = "invoice\u202egpj.exe"
 
@@ -53,17 +50,12 @@ def _jpeg() -> bytes:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    tmp = tmp_path_factory.mktemp("web")
-    path = tmp / "home"
-    Home.init(path, origin="svidok.test/web", actor="tester")
+    path = new_home(tmp_path_factory, "web")
+    tmp = path.parent
     home = Home.open(path)
     work = open_casework(home)
-    auth = AuthStore.for_home(path)
-    auth.migrate()
-    users = {n: work.add_user(OPERATOR, n, n.title(), admin=n == "ada").id for n in
-             ("olena", "viktor", "stan", "ada")}
-    for user in users.values():
-        auth.set_password(UUID(user), PASSWORD)
+    auth = auth_of(path)
+    users = add_users(work, auth, ("olena", "viktor", "stan", "ada"), admins=["ada"])
     case = work.create_case(OPERATOR, {"reference": "WEB-1", "title": "Case " + XSS}).id
     foreign = work.create_case(OPERATOR, {"reference": "OTHER-1", "title": "Other"}).id
     work.grant(OPERATOR, case, users["olena"], Role.OWNER)
@@ -92,22 +84,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 @pytest.fixture(scope="module")
 def app(site: Site) -> Iterator[TestClient]:
-    with TestClient(create_app(site.path, secure_cookies=False), base_url="http://127.0.0.1") as c:
+    with client(site.path) as c:
         yield c
-
-
-def signed_in(app: TestClient, name: str) -> TestClient:
-    app.cookies.clear()
-    r = app.post("/signin", data={"username": name, "password": PASSWORD, "next": "/cases"},
-                 follow_redirects=False)
-    assert r.status_code == 303, r.text
-    return app
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf-token" content="([^"]+)"', html)
-    assert found
-    return found.group(1)
 
 
 def test_pages_need_a_session(app: TestClient, site: Site) -> None:

@@ -3,26 +3,21 @@ fields per role, edits that keep what a role cannot see, CSRF, and the record pa
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
+from web_kit import OPERATOR, add_users, auth_of, client, csrf_of, new_home, signed_in
 
-from svidok.api import create_app
-from svidok.auth.store import AuthStore
 from svidok.cases.access import Actor, Role
 from svidok.cases.service import Casework, open_casework
-from svidok.cases.views import RecordFilter
+from svidok.cases.views import RecordFilter, RecordView
 from svidok.home import Home
 
-OPERATOR = Actor.operator("operator")
-PASSWORD = "correct horse battery staple"
 SCRIPT = "<script>alert(1)</script>"
 IMG = '"><img src=x onerror=alert(1)>'
 BIDI = "Tetiana\u202eanaiteT"
@@ -54,16 +49,11 @@ class Site:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    tmp = tmp_path_factory.mktemp("records")
-    path = tmp / "home"
-    Home.init(path, origin="svidok.test/records", actor="tester")
+    path = new_home(tmp_path_factory, "records")
     home = Home.open(path)
     work = open_casework(home)
-    auth = AuthStore.for_home(path)
-    auth.migrate()
-    users = {n: work.add_user(OPERATOR, n, n.title(), admin=False).id for n in [*ROLES, "stan"]}
-    for user in users.values():
-        auth.set_password(UUID(user), PASSWORD)
+    auth = auth_of(path)
+    users = add_users(work, auth, [*ROLES, "stan"])
     auth.close()
     case = work.create_case(OPERATOR, {"reference": "REC-1", "title": "Records"}).id
     foreign = work.create_case(OPERATOR, {"reference": "FOREIGN-1", "title": "Other"}).id
@@ -143,25 +133,8 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 @pytest.fixture(scope="module")
 def app(site: Site) -> Iterator[TestClient]:
-    with TestClient(create_app(site.path, secure_cookies=False), base_url="http://127.0.0.1") as c:
+    with client(site.path) as c:
         yield c
-
-
-def signed_in(app: TestClient, name: str) -> TestClient:
-    app.cookies.clear()
-    r = app.post(
-        "/signin",
-        data={"username": name, "password": PASSWORD, "next": "/cases"},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
-    return app
-
-
-def csrf_of(html: str) -> str:
-    found = re.search(r'name="csrf-token" content="([^"]+)"', html)
-    assert found
-    return found.group(1)
 
 
 def pages(site: Site) -> list[str]:
@@ -358,6 +331,14 @@ def test_forms_without_csrf_are_refused_and_change_nothing(app: TestClient, site
     assert work.get(OPERATOR, site.case, site.ids["incident"]).version == incident.version
 
 
+def created(app: TestClient, site: Site, url: str, data: dict[str, Any]) -> tuple[RecordView, str]:
+    """The record a create form posted to ``url`` made, and the page the answer sends to."""
+    r = app.post(url, data=data, follow_redirects=False)
+    assert r.status_code == 303, r.text[:800]
+    page = r.headers["location"]
+    return site.work.get(OPERATOR, site.case, page.rsplit("/", 1)[1]), page
+
+
 def test_create_and_edit_incident(app: TestClient, site: Site) -> None:
     signed_in(app, "taras")
     token = csrf_of(app.get("/cases/REC-1/incidents/new").text)
@@ -373,14 +354,12 @@ def test_create_and_edit_incident(app: TestClient, site: Site) -> None:
         "status": "reported",
         "tags": "a, b, a",
     }
-    r = app.post("/cases/REC-1/incidents", data=data, follow_redirects=False)
-    assert r.status_code == 303, r.text[:800]
-    record = r.headers["location"].rsplit("/", 1)[1]
-    view = site.work.get(OPERATOR, site.case, record)
+    view, page = created(app, site, "/cases/REC-1/incidents", data)
+    record = view.id
     assert view.fields["categories"] == ["art7-1-e", "art8-2-a-vii"]
     assert view.fields["places"] == [site.ids["place"]] and view.fields["tags"] == ["a", "b"]
     assert view.fields["time"] == {"start": "2022-03-05", "end": "2022-03-09", "precision": "day"}
-    html = app.get(r.headers["location"]).text
+    html = app.get(page).text
     assert_escaped(html)
     bad = app.post("/cases/REC-1/incidents", data={**data, "categories": ["no-such"]})
     assert bad.status_code == 422 and "no-such" in bad.text
@@ -403,9 +382,11 @@ def test_create_and_edit_incident(app: TestClient, site: Site) -> None:
 def test_create_person_place_and_source(app: TestClient, site: Site) -> None:
     signed_in(app, "taras")
     token = csrf_of(app.get("/cases/REC-1/people/new").text)
-    r = app.post(
+    person, _ = created(
+        app,
+        site,
         "/cases/REC-1/people",
-        data={
+        {
             "csrf_token": token,
             "name_rows": "2",
             "name_value_0": "Olha " + IMG,
@@ -419,16 +400,15 @@ def test_create_person_place_and_source(app: TestClient, site: Site) -> None:
             "status": "missing",
             "legal_name": "Olha Real",
         },
-        follow_redirects=False,
     )
-    assert r.status_code == 303, r.text[:800]
-    person = site.work.get(OPERATOR, site.case, r.headers["location"].rsplit("/", 1)[1])
     assert person.fields["legal_name"] == "Olha Real" and len(person.fields["names"]) == 2
     people = app.get("/cases/REC-1/people?q=Ольга").text  # any name, not only the first
     assert person.id in people
-    r = app.post(
+    place, _ = created(
+        app,
+        site,
         "/cases/REC-1/places",
-        data={
+        {
             "csrf_token": token,
             "name": "Irpin bridge",
             "variants": "Ірпінь\nIrpen",
@@ -436,18 +416,17 @@ def test_create_person_place_and_source(app: TestClient, site: Site) -> None:
             "lon": "30.25",
             "admin_area": "Kyiv Oblast",
         },
-        follow_redirects=False,
     )
-    assert r.status_code == 303, r.text[:800]
-    place = site.work.get(OPERATOR, site.case, r.headers["location"].rsplit("/", 1)[1])
     assert place.fields["variants"][0] == {"value": "Ірпінь", "script": "Cyrl"}
     bad = app.post(
         "/cases/REC-1/places", data={"csrf_token": token, "name": "x", "lat": "91", "lon": "0"}
     )
     assert bad.status_code == 422
-    r = app.post(
+    source, page = created(
+        app,
+        site,
         "/cases/REC-1/sources",
-        data={
+        {
             "csrf_token": token,
             "name": "Reporter",
             "source_type": "person",
@@ -455,13 +434,9 @@ def test_create_person_place_and_source(app: TestClient, site: Site) -> None:
             "url": "https://example.org/a",
             "contact": "signal: +380",
         },
-        follow_redirects=False,
     )
-    assert r.status_code == 303, r.text[:800]
-    source = site.work.get(OPERATOR, site.case, r.headers["location"].rsplit("/", 1)[1])
     assert source.fields["contact"] == "signal: +380" and source.fields["reliability"] == "C"
-    page = app.get(r.headers["location"]).text
-    assert 'href="https://example.org/a"' in page
+    assert 'href="https://example.org/a"' in app.get(page).text
 
 
 def test_record_page_redirects_for_kinds_with_their_own_page(app: TestClient, site: Site) -> None:

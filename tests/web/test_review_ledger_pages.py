@@ -3,27 +3,22 @@ ledger page (checkpoint, public key, last verification, checkpoint file)."""
 
 from __future__ import annotations
 
-import re
 import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from uuid import UUID
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from web_kit import OPERATOR, add_users, auth_of, client, csrf_of, new_home, signed_in
 
-from svidok.api import create_app
-from svidok.auth.store import AuthStore
 from svidok.cases.access import Actor, Role
 from svidok.cases.service import Casework, open_casework
 from svidok.catalog import schema
 from svidok.home import Home
 
-OPERATOR = Actor.operator("operator")
-PASSWORD = "correct horse battery staple"
 XSS = "<script>alert(1)</script>"
 
 
@@ -45,18 +40,11 @@ def actor(site: Site, name: str) -> Actor:
 
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
-    path = tmp_path_factory.mktemp("webreview") / "home"
-    Home.init(path, origin="svidok.test/web-review", actor="tester")
+    path = new_home(tmp_path_factory, "web-review")
     home = Home.open(path)
     work = open_casework(home)
-    auth = AuthStore.for_home(path)
-    auth.migrate()
-    users = {
-        n: work.add_user(OPERATOR, n, n.title(), admin=False).id
-        for n in ("olena", "iryna", "viktor", "stan")
-    }
-    for user in users.values():
-        auth.set_password(UUID(user), PASSWORD)
+    auth = auth_of(path)
+    users = add_users(work, auth, ("olena", "iryna", "viktor", "stan"))
     auth.close()
     case = work.create_case(OPERATOR, {"reference": "REV-1", "title": "Case " + XSS}).id
     work.grant(OPERATOR, case, users["olena"], Role.OWNER)
@@ -78,21 +66,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 @pytest.fixture(scope="module")
 def app(site: Site) -> Iterator[TestClient]:
-    with TestClient(create_app(site.path, secure_cookies=False), base_url="http://127.0.0.1") as c:
+    with client(site.path) as c:
         yield c
 
 
 def sign_in(c: TestClient, name: str) -> str:
-    c.cookies.clear()
-    r = c.post(
-        "/signin",
-        data={"username": name, "password": PASSWORD, "next": "/cases"},
-        follow_redirects=False,
-    )
-    assert r.status_code == 303, r.text
-    found = re.search(r'name="csrf-token" content="([^"]+)"', c.get("/cases").text)
-    assert found
-    return found.group(1)
+    """Sign in as ``name``; the session's CSRF token back."""
+    return csrf_of(signed_in(c, name).get("/cases").text)
 
 
 def row_of(html: str, record: str) -> str:
