@@ -70,14 +70,8 @@ def incidents_page(request: Request, key: str) -> Response:
         text=values.get("q"),
     )
     category = values.get("category")
-    page = list_page(
-        request,
-        state,
-        actor,
-        case.id,
-        where,
-        (lambda r: category in r.fields.get("categories", [])) if category else None,
-    )
+    keep = (lambda r: category in r.fields.get("categories", [])) if category else None
+    page = list_page(request, state, actor, case.id, where, keep)
     places = records_of_kind(state, actor, case.id, "place")
     taxonomy = state.work.taxonomy
     return render(

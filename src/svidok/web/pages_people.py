@@ -63,14 +63,8 @@ def people_page(request: Request, key: str) -> Response:
         kind="person", status=status if status in {s.value for s in PersonStatus} else None
     )
     needle = values.get("q")  # any name, in any script, not only the first
-    page = list_page(
-        request,
-        state,
-        actor,
-        case.id,
-        where,
-        (lambda r: _name_matches(r, needle)) if needle else None,
-    )
+    keep = (lambda r: _name_matches(r, needle)) if needle else None
+    page = list_page(request, state, actor, case.id, where, keep)
     return render(
         request,
         "people.html",
