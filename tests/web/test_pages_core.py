@@ -445,3 +445,24 @@ def test_export_page_can_include_the_previews(app: TestClient, site: Site,
     vkey = (site.path / "keys" / "ledger.pub").read_text().strip()
     assert vp.verify(package, vkey).ok
     assert _exports(app)[-1].data["derivatives"] == ["all"]
+
+
+def test_a_pdf_or_video_shows_its_stored_thumbnail(app: TestClient, site: Site,
+                                                   tmp_path: Path) -> None:
+    from conftest import write_samples
+    from svidok.derive.previews import make_previews
+
+    samples = write_samples(tmp_path / "samples")
+    report = ingest(site.home, [str(samples / "incident-report.pdf")],
+                    IngestOptions(case=site.case, collector="op"))
+    obj = str(report.outcomes[0].object_id)
+    item = site.work.create(OPERATOR, site.case, "item", {
+        "title": "Police report", "object": obj, "item_kind": "document"}).id
+    c = signed_in(app, "olena")
+    assert c.get(f"/cases/WEB-1/items/{item}/thumbnail").status_code == 204  # none yet
+    assert f"/items/{item}/thumbnail" not in c.get("/cases/WEB-1/items").text
+    make_previews(site.home, "tester", objects=[obj])
+    r = c.get(f"/cases/WEB-1/items/{item}/thumbnail")
+    assert r.status_code == 200 and r.headers["content-type"] == "image/jpeg"
+    assert max(Image.open(io.BytesIO(r.content)).size) <= 320
+    assert f"/items/{item}/thumbnail" in c.get("/cases/WEB-1/items").text

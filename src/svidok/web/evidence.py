@@ -198,6 +198,18 @@ def preview_state(state: ApiState, object_id: str) -> dict[str, Any]:
     }
 
 
+def has_thumbnails(state: ApiState, objects: list[str]) -> set[str]:
+    """Those of ``objects`` that have a stored JPEG thumbnail (previews made for them)."""
+    d = schema.derivatives.c
+    if not objects:
+        return set()
+    with state.home.catalog.engine.connect() as conn:
+        return set(conn.execute(
+            select(d.source_id).where(d.source_id.in_(objects), d.kind == "thumbnail",
+                                      d.media_type == "image/jpeg")
+        ).scalars())
+
+
 def stored_preview(state: ApiState, object_id: str, kind: str) -> bytes | None:
     """The bytes of the newest stored JPEG derivative of that kind, if there is one."""
     from svidok.derive.store import derivatives_of
@@ -223,8 +235,8 @@ def thumbnail(state: ApiState, actor: Actor, case_id: str, record: str) -> bytes
     if row is None or row.object_id is None:
         raise NotFound("this record holds no evidence file")
     media_type, _, _ = object_info(state, str(row.object_id))
-    if media_type not in THUMBNAIL_TYPES:
-        return None
+    if media_type not in THUMBNAIL_TYPES and not has_thumbnails(state, [str(row.object_id)]):
+        return None  # neither a picture nor a stored preview (PDF page, video frame)
     object_id, _, _, _, handle = open_for(state, actor, case_id, record, "thumbnail")
     cached = _cache.get(object_id)
     if cached is not None:

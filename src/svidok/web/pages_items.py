@@ -73,6 +73,9 @@ def items_page(request: Request, key: str) -> Response:
             "grades": GRADES,
             "places": places,
             "may_edit": may(case, Permission.EDIT),
+            "with_thumbnail": evidence.has_thumbnails(
+                state, [str(i.fields["object"]) for i in page.items if i.fields.get("object")]
+            ),
         },
     )
 
