@@ -33,7 +33,8 @@ from svidok.export import verify_package as vp
 from svidok.export.bag import BagWriter, ExportError, publish
 from svidok.export.readme import readme
 from svidok.home import Home
-from svidok.ledger.checkpoint import Receipt, open_checkpoint, verify_receipt
+from svidok.ledger.checkpoint import Receipt
+from svidok.ledger.merkle import leaf_hash, verify_inclusion
 
 _CHUNK_IDS = 500
 
@@ -254,23 +255,24 @@ def _build(
     case_id, reference, items = job.case_id, job.reference, job.items
     export_entry, export_id, note = job.export_entry, job.export_id, job.note
     include_protected = job.include_protected
-    cp = open_checkpoint(note, home.verifier)
+    vkey = (home.path / "keys" / "ledger.pub").read_text(encoding="utf-8").strip()
+    cp = vp.open_checkpoint(note, vp.parse_vkey(vkey))  # as the receiver will open it
     indexes, linked, objects = _entry_indexes(home, case_id, reference, items,
                                               job.derivatives)
     indexes = {i for i in indexes if i < cp.size} | {export_entry}
     bag = BagWriter(root, progress)
     lines = {i: home.ledger.read_raw(i) for i in sorted(indexes)}
-    entries = [json.loads(line) for line in lines.values()]
+    entries = pf.Entries([json.loads(line) for line in lines.values()])
+    export_data = json.loads(lines[export_entry])["data"]
     bag.add_bytes("ledger/entries.jsonl", b"".join(line + b"\n" for line in lines.values()))
-    for index in lines:
-        bag.add_text(f"ledger/proofs/{index:020d}.tlog-proof", _proof(home, index, cp.size, note))
-    vkey = (home.path / "keys" / "ledger.pub").read_text(encoding="utf-8").strip()
+    proofs = {i: _proof(home, i, line, cp) for i, line in lines.items()}
+    for index, proof in proofs.items():
+        bag.add_text(f"ledger/proofs/{index:020d}.tlog-proof", proof)
     bag.add_text("key/log.vkey", vkey + "\n")
     bag.add_text("key/log-public-key.pem", _pem(vkey))
-    checkpoint = vp.open_checkpoint(note, vp.parse_vkey(vkey))
     bag.add_text("checkpoint/checkpoint.txt", note)
-    bag.add_text("checkpoint/signed-text.txt", checkpoint.body)
-    bag.add_bytes("checkpoint/signature.bin", checkpoint.signature)
+    bag.add_text("checkpoint/signed-text.txt", cp.body)
+    bag.add_bytes("checkpoint/signature.bin", cp.signature)
     stamps = _timestamps(home, cp.size, note)
     for name, token, pem in stamps:
         bag.add_bytes(f"checkpoint/timestamps/{name}.tsr", token)
@@ -311,9 +313,8 @@ def _build(
                     written.add(rel)
             acquisitions = meta["acquisitions"]
             if acquisitions:
-                first = int(acquisitions[0]["entry"])
                 bag.add_text(f"items/{record}/receipt.tlog-proof",
-                             _proof(home, first, cp.size, note))
+                             proofs[int(acquisitions[0]["entry"])])
         bag.add_text(f"items/{record}/metadata.json", pf.dump(meta))
     record_meta = [described(record) for record in sorted(linked)]
     for meta in record_meta:
@@ -330,15 +331,15 @@ def _build(
         "case": case_ref,
         "items": items,
         "records": sorted(linked),
-        "recipient": entries_by(entries, export_entry)["recipient"],
-        "purpose": entries_by(entries, export_entry)["purpose"],
+        "recipient": export_data["recipient"],
+        "purpose": export_data["purpose"],
         "protected_included": include_protected,
         "checkpoint_size": cp.size,
     }
     if job.derivatives:
         export_doc["derivatives"] = list(job.derivatives)
     bag.add_text("export.json", pf.dump(export_doc))
-    bag.add_text("README.txt", readme(export_doc, cp.origin, vkey, len(entries),
+    bag.add_text("README.txt", readme(export_doc, cp.origin, vkey, len(entries.all),
                                          [name for name, _t, _p in stamps]))
     bag.add_bytes("verify_package.py", Path(vp.__file__).read_bytes())
     bag.add_bytes("package_format.py", Path(pf.__file__).read_bytes())
@@ -356,18 +357,18 @@ def _build(
     )
     return ExportResult(
         path=root, export=export_id, entry=export_entry, case=reference, items=len(items),
-        records=len(linked), entries=len(entries), files=len(bag.digests), bytes=bag.octets,
+        records=len(linked), entries=len(entries.all), files=len(bag.digests), bytes=bag.octets,
         checkpoint_size=cp.size, protected_included=include_protected,
     )
 
 
-def _proof(home: Home, index: int, size: int, note: str) -> str:
-    """A tlog-proof of entry ``index`` against this package's checkpoint (of ``size``),
-    whatever later checkpoints other writers sign meanwhile."""
-    receipt = Receipt(index=index, proof=tuple(home.ledger.tree.inclusion_proof(index, size)),
-                      checkpoint_note=note, extra=home.ledger.read_raw(index))
-    verify_receipt(receipt, home.verifier)  # never hand out a proof that does not verify
-    return receipt.to_text()
+def _proof(home: Home, index: int, line: bytes, cp: vp.Checkpoint) -> str:
+    """A tlog-proof of entry ``index`` (its ``line``) against this package's checkpoint,
+    whatever later checkpoints other writers sign meanwhile; checked before it goes out
+    (the checkpoint's signature was checked once, when it was opened)."""
+    path = tuple(home.ledger.tree.inclusion_proof(index, cp.size))
+    verify_inclusion(leaf_hash(line), index, cp.size, path, cp.root)
+    return Receipt(index=index, proof=path, checkpoint_note=cp.note, extra=line).to_text()
 
 
 def _timestamps(home: Home, size: int, note: str) -> list[tuple[str, bytes, bytes]]:
@@ -388,14 +389,6 @@ def _timestamps(home: Home, size: int, note: str) -> list[tuple[str, bytes, byte
             continue
         found.append((tsa.name, token, pem))
     return found
-
-
-def entries_by(entries: list[dict[str, Any]], index: int) -> dict[str, Any]:
-    """The ``data`` of the entry with that index."""
-    for e in entries:
-        if e["index"] == index:
-            return dict(e["data"])
-    raise ExportError(f"entry {index} is not in the package")
 
 
 def _copy_original(home: Home, bag: BagWriter, rel: str, object_id: str) -> dict[str, str]:

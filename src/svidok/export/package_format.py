@@ -47,16 +47,39 @@ def _stamp(e: dict[str, Any]) -> dict[str, Any]:
     return {"entry": e["index"], "time": e["time"], "actor": e["actor"]}
 
 
-def describe(record: str, entries: list[dict[str, Any]], case: dict[str, str]) -> dict[str, Any]:
-    """The metadata of one record as the entries (sorted by index) say it: fields (sealed
-    protected values left out and named), status with its history, links, custody and,
-    for an item, its original with its acquisitions for this case and extractions."""
+class Entries:
+    """A package's entries, sorted by index, with the entries that name each record,
+    link or object (as ``record``, ``from``, ``to``, ``link``, ``object`` or ``source``)
+    found at once: describing every record stays linear in the number of entries."""
+
+    _KEYS = ("record", "from", "to", "link", "object", "source")
+
+    def __init__(self, entries: list[dict[str, Any]]) -> None:
+        self.all = entries
+        self._by: dict[str, list[dict[str, Any]]] = {}
+        for e in entries:
+            d = data_of(e)
+            for key in {str(d[k]) for k in self._KEYS if isinstance(d.get(k), str)}:
+                self._by.setdefault(key, []).append(e)
+
+    def about(self, *keys: str) -> list[dict[str, Any]]:
+        """The entries naming any of ``keys``, each once, in index order."""
+        found = {id(e): e for key in keys for e in self._by.get(key, [])}
+        return sorted(found.values(), key=lambda e: int(e["index"]))
+
+
+def describe(record: str, entries: Entries, case: dict[str, str]) -> dict[str, Any]:
+    """The metadata of one record as the entries say it: fields (sealed protected values
+    left out and named), status with its history, links, custody and, for an item, its
+    original with its acquisitions for this case, extractions and chosen derivatives."""
     fields: dict[str, Any] = {}
     kind, status, created = "", "unverified", False
     assessments: list[dict[str, Any]] = []
     links: dict[str, dict[str, Any]] = {}
     custody: list[dict[str, Any]] = []
-    for e in entries:
+    mine = entries.about(record)
+    added = [str(data_of(e).get("link")) for e in mine if e["type"] == "link.add"]
+    for e in entries.about(record, *added):  # with the removals of its links
         d, t = data_of(e), e["type"]
         if d.get("case") not in (None, case["id"], case["reference"]):
             continue
@@ -92,14 +115,15 @@ def describe(record: str, entries: list[dict[str, Any]], case: dict[str, str]) -
     }
     obj = fields.get("object") if kind == "item" else None
     if isinstance(obj, str):
-        acquired = [e for e in entries if e["type"] == "acquisition"
+        of_object = entries.about(obj)
+        acquired = [e for e in of_object if e["type"] == "acquisition"
                     and data_of(e).get("object") == obj
                     and data_of(e).get("case") in (case["id"], case["reference"])]
-        extracted = [e for e in entries if e["type"] == "extraction"
+        extracted = [e for e in of_object if e["type"] == "extraction"
                      and data_of(e).get("object") == obj]
-        accessed = [e for e in entries if e["type"] == "access"
+        accessed = [e for e in mine if e["type"] == "access"
                     and data_of(e).get("record") == record]
-        derived = [e for e in entries if e["type"] == "derivative"
+        derived = [e for e in of_object if e["type"] == "derivative"
                    and data_of(e).get("source") == obj]
         custody.extend({**_stamp(e), "type": e["type"]}
                        for e in acquired + extracted + accessed + derived)

@@ -353,6 +353,7 @@ def _check_bag(tree: Tree, report: Report, payload: dict[str, dict[str, str]]) -
     if oxum is None or (int(oxum[1]), int(oxum[2])) != (total, len(files)):
         report.problems.append(f"bag-info.txt: Payload-Oxum is not {total}.{len(files)}")
     tags = [p for p in tree.files if "/" not in p and not p.startswith("tagmanifest-")]
+    tag_digests = {p: tree.digests(p) for p in tags}  # each tag file read once
     for a in ALGORITHMS:
         listed = _manifest(tree.text(f"tagmanifest-{a}.txt"), f"tagmanifest-{a}.txt")
         for p in sorted(set(tags) - set(listed)):
@@ -360,7 +361,10 @@ def _check_bag(tree: Tree, report: Report, payload: dict[str, dict[str, str]]) -
         for p, digest in sorted(listed.items()):
             if p not in tree.files:
                 report.problems.append(f"{p}: listed in tagmanifest-{a}.txt but missing")
-            elif tree.digests(p)[a] != digest:
+                continue
+            if p not in tag_digests:  # a tag file in a folder
+                tag_digests[p] = tree.digests(p)
+            if tag_digests[p][a] != digest:
                 report.problems.append(f"{p}: its {a.upper()} differs from tagmanifest-{a}.txt")
     for p in sorted(tree.files):
         if "/" in p and not p.startswith("data/"):
@@ -485,7 +489,7 @@ def _check_export(tree: Tree, report: Report, state: dict[str, Any]) -> None:
 def _check_records(
     tree: Tree, report: Report, state: dict[str, Any], payload: dict[str, dict[str, str]]
 ) -> None:
-    doc, entries, case = state["export"], state["entries"], state["case"]
+    doc, entries, case = state["export"], pf.Entries(state["entries"]), state["case"]
     described: dict[str, list[dict[str, Any]]] = {"items": [], "records": []}
     places = (("items", "data/items/{}/metadata.json"), ("records", "data/records/{}.json"))
     for group, folder in places:
@@ -527,7 +531,7 @@ def _check_records(
 
 
 def _collect_description(into: list[dict[str, Any]], record: str,
-                          entries: list[dict[str, Any]], case: dict[str, str]) -> None:
+                          entries: pf.Entries, case: dict[str, str]) -> None:
     into.append(pf.describe(record, entries, case))
 
 
