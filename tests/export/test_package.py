@@ -196,9 +196,16 @@ def test_incidents_stand_at_their_places_and_the_home_is_off_limits(
 ) -> None:
     features = json.loads((site["bag"] / "data" / "records.geojson").read_text())["features"]
     assert {f["properties"]["kind"] for f in features} >= {"incident", "place"}
-    with Home.open(site["home"]) as home, pytest.raises(ExportError, match="outside"):
-        export_case(home, open_casework(home), OPERATOR, "demo", Selection(),
-                    site["home"] / "inside", recipient="x", purpose="y")
+    with Home.open(site["home"]) as home:
+        size = home.ledger.size
+        with pytest.raises(ExportError, match="outside"):
+            export_case(home, open_casework(home), OPERATOR, "demo", Selection(),
+                        site["home"] / "inside", recipient="x", purpose="y")
+        with pytest.raises(ExportError, match="no kind of derivative is called bogus"):
+            export_case(home, open_casework(home), OPERATOR, "demo", Selection(),
+                        site["base"] / "bogus", recipient="x", purpose="y",
+                        derivatives=("bogus",))
+        assert home.ledger.size == size  # refused before anything was recorded
 
 
 def test_cli_export_and_verify_package(site: dict[str, Path], tmp_path: Path) -> None:

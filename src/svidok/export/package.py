@@ -26,6 +26,7 @@ from svidok.cases.access import AccessDenied, Actor, Permission
 from svidok.cases.service import Casework
 from svidok.cases.views import RecordFilter
 from svidok.catalog import schema as s
+from svidok.derive.render import PREVIEW_KINDS
 from svidok.errors import SvidokError
 from svidok.export import package_format as pf
 from svidok.export import timestamp_token as tt
@@ -37,6 +38,7 @@ from svidok.ledger.checkpoint import Receipt
 from svidok.ledger.merkle import leaf_hash, verify_inclusion
 
 _CHUNK_IDS = 500
+DERIVATIVE_KINDS = frozenset(k for kinds in PREVIEW_KINDS.values() for k in kinds)
 
 
 @dataclass(frozen=True)
@@ -206,6 +208,10 @@ def export_case(
         raise ExportError(f"{out.parent} is not a folder")
     if out.resolve().is_relative_to(home.path.resolve()):
         raise ExportError("a package is written outside the data home")
+    unknown = sorted(set(derivatives) - DERIVATIVE_KINDS - {"all"})
+    if unknown:
+        raise ExportError(f"no kind of derivative is called {', '.join(unknown)} (kinds: "
+                          f"{', '.join(sorted(DERIVATIVE_KINDS))}, or all)")
     case = work.find_case(actor, case_key)
     if Permission.EXPORT not in case.permissions:
         raise AccessDenied("your role on this case does not allow: export")
