@@ -17,6 +17,7 @@ from PIL import Image
 from web_kit import OPERATOR, PASSWORD, add_users, auth_of, client, csrf_of, new_home, signed_in
 
 from svidok.api import create_app
+from svidok.api import items as api_items
 from svidok.cases.access import Role
 from svidok.cases.service import Casework, open_casework
 from svidok.export import verify_package as vp
@@ -173,6 +174,28 @@ def test_item_page_shows_hash_and_preview_is_recorded(app: TestClient, site: Sit
     assert "thumbnail" in c.get(f"/cases/WEB-1/items/{site.photo}").text  # in custody history
 
 
+def test_a_cached_thumbnail_is_recorded_without_opening_the_original(
+    app: TestClient, site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c = signed_in(app, "viktor")
+    url = f"/cases/WEB-1/items/{site.photo}/thumbnail"
+    first = c.get(url).content  # made (or already cached) by now
+    store = app.app.state.svidok.home.store  # type: ignore[attr-defined]
+    opened: list[str] = []
+    real = store.open_content
+
+    def spy(object_id: str, logical_path: str) -> Any:
+        opened.append(object_id)
+        return real(object_id, logical_path)
+
+    monkeypatch.setattr(store, "open_content", spy)
+    before = _accesses(site, site.photo)
+    r = c.get(url)
+    assert r.status_code == 200 and r.content == first
+    assert _accesses(site, site.photo) == [*before, "thumbnail"]
+    assert opened == []
+
+
 def test_unsafe_types_are_never_inline(app: TestClient, site: Site) -> None:
     c = signed_in(app, "olena")
     before = _accesses(site, site.html_item)
@@ -251,7 +274,7 @@ def test_preview_sends_the_byte_ranges_asked_for(
     app: TestClient, site: Site, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Single byte ranges (a video seeks with them), read in several chunks from the store."""
-    monkeypatch.setattr(evidence, "CHUNK", 7)  # ranges that span chunk boundaries
+    monkeypatch.setattr(api_items, "CHUNK", 7)  # ranges that span chunk boundaries
     c = signed_in(app, "viktor")
     url = f"/cases/WEB-1/items/{site.photo}/preview"
     whole = c.get(url)

@@ -136,13 +136,12 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(SvidokError)
     async def _svidok(request: Request, exc: SvidokError) -> Response:
         status, code, headers = _classify(exc)
-        page = _page(request, status, str(exc) if status < 500 else "", exc)
-        if page is not None:
-            if status >= 500:
-                log.error("request failed: %s", type(exc).__name__)
-            return page
         if status >= 500:
             log.error("request failed: %s", type(exc).__name__)
+        page = _page(request, status, str(exc) if status < 500 else "", exc)
+        if page is not None:
+            return page
+        if status >= 500:
             return error_response(status, code, "the request could not be carried out")
         return error_response(status, code, str(exc), headers)
 
@@ -168,10 +167,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> Response:
+        log.error("unexpected error: %s", type(exc).__name__)
         page = _page(request, 500, "", exc)
         if page is not None:
-            if page.status_code >= 500:
-                log.error("unexpected error: %s", type(exc).__name__)
             return page
-        log.error("unexpected error: %s", type(exc).__name__)
         return error_response(500, "internal", "the request could not be carried out")

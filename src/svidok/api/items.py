@@ -145,9 +145,17 @@ def _object_row(state: ApiState, object_id: str) -> tuple[str, str, int]:
     return str(row.media_type), str(row.logical_path), int(row.size)
 
 
-def _chunks(handle: BinaryIO) -> Iterator[bytes]:
+def chunks(handle: BinaryIO, length: int | None = None) -> Iterator[bytes]:
+    """The file's bytes from where it stands (all, or ``length`` of them); closes it
+    (shared with the web app's previews, which send one byte range)."""
     try:
-        while chunk := handle.read(CHUNK):
+        left = length
+        while left is None or left > 0:
+            chunk = handle.read(CHUNK if left is None else min(CHUNK, left))
+            if not chunk:
+                break
+            if left is not None:
+                left -= len(chunk)
             yield chunk
     finally:
         handle.close()
@@ -175,7 +183,7 @@ def download_original(state: State, actor: ActorDep, case: UUID, record: UUID) -
         "X-Content-Type-Options": "nosniff",
     }
     return StreamingResponse(
-        _chunks(handle),
+        chunks(handle),
         media_type="application/octet-stream",
         headers={**headers, "X-Media-Type": media_type},
     )

@@ -14,7 +14,6 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterator
 from typing import Any, BinaryIO, Generic, TypeVar
 
 from sqlalchemy import select
@@ -22,6 +21,7 @@ from sqlalchemy import select
 from svidok.api.deps import ApiState
 from svidok.cases.access import Actor
 from svidok.cases.service import NotFound
+from svidok.cases.views import EvidenceView
 from svidok.catalog import schema
 
 #: media types sent inline for preview (sandboxed); anything else: download only
@@ -52,7 +52,6 @@ THUMBNAIL_TYPES = frozenset(
 THUMB_PIXELS = 320
 MAX_PIXELS = 100_000_000  # larger pictures are not decoded for a thumbnail
 TEXT_PREVIEW_BYTES = 64 * 1024
-CHUNK = 1 << 20
 #: seconds a recorded view covers the later ranges of the same item for the same user
 VIEW_WINDOW = 600.0
 
@@ -134,45 +133,7 @@ def view_is_recorded(
     return False
 
 
-def object_info(state: ApiState, object_id: str) -> tuple[str, str, int]:
-    """(media type, logical path, size) of a stored object."""
-    o = schema.objects.c
-    with state.home.catalog.engine.connect() as conn:
-        row = conn.execute(
-            select(o.media_type, o.logical_path, o.size).where(o.id == object_id)
-        ).first()
-    if row is None:
-        raise NotFound("this record holds no evidence file")
-    return str(row.media_type), str(row.logical_path), int(row.size)
-
-
-def open_for(
-    state: ApiState, actor: Actor, case_id: str, record: str, action: str
-) -> tuple[str, str, str, int, BinaryIO]:
-    """Record the access, then open the original: (object id, media type, name, size, file)."""
-    with state.writing():
-        object_id = state.work.open_evidence(actor, case_id, record, action=action)
-    media_type, logical_path, size = object_info(state, object_id)
-    handle = state.home.store.open_content(object_id, logical_path)
-    return object_id, media_type, logical_path, size, handle
-
-
-def chunks(handle: BinaryIO, length: int | None = None) -> Iterator[bytes]:
-    """The file's bytes from where it stands (all, or ``length`` of them); closes it."""
-    try:
-        left = length
-        while left is None or left > 0:
-            chunk = handle.read(CHUNK if left is None else min(CHUNK, left))
-            if not chunk:
-                break
-            if left is not None:
-                left -= len(chunk)
-            yield chunk
-    finally:
-        handle.close()
-
-
-def preview_state(state: ApiState, object_id: str) -> dict[str, Any]:
+def preview_state(state: ApiState, object_id: str, media_type: str) -> dict[str, Any]:
     """What is known of an original's previews: the kinds stored, the background job's
     state in this server, and the last recorded failure (``derivative.failed``)."""
     from svidok.derive.render import preview_kinds
@@ -187,7 +148,6 @@ def preview_state(state: ApiState, object_id: str) -> dict[str, Any]:
             .limit(1)
         ).scalar_one_or_none()
     job = state.previews.state(object_id) if state.previews is not None else None
-    media_type, _, _ = object_info(state, object_id)
     errors = state.home.ledger.entry(int(failed)).data.get("errors") if failed is not None else None
     return {
         "expected": list(preview_kinds(media_type)),
@@ -221,32 +181,25 @@ def stored_preview(state: ApiState, object_id: str, kind: str) -> bytes | None:
     return None
 
 
-def thumbnail(state: ApiState, actor: Actor, case_id: str, record: str) -> bytes | None:
-    """A JPEG at most 320 px on its longer side, or None when the original is not a picture
-    that can be decoded safely."""
-    from PIL import Image, ImageOps
-
+def _original(state: ApiState, case_id: str, record: str) -> tuple[str, str, str]:
+    """(object id, media type, logical path) of the original an item of the case holds."""
+    r, o = schema.records.c, schema.objects.c
     with state.home.catalog.engine.connect() as conn:
         row = conn.execute(
-            select(schema.records.c.object_id).where(
-                schema.records.c.id == record, schema.records.c.case_id == case_id
-            )
+            select(o.id, o.media_type, o.logical_path)
+            .join(schema.objects, o.id == r.object_id)
+            .where(r.id == record, r.case_id == case_id)
         ).first()
-    if row is None or row.object_id is None:
+    if row is None:
         raise NotFound("this record holds no evidence file")
-    media_type, _, _ = object_info(state, str(row.object_id))
-    if media_type not in THUMBNAIL_TYPES and not has_thumbnails(state, [str(row.object_id)]):
-        return None  # neither a picture nor a stored preview (PDF page, video frame)
-    object_id, _, _, _, handle = open_for(state, actor, case_id, record, "thumbnail")
-    cached = _cache.get(object_id)
-    if cached is not None:
-        handle.close()
-        return cached
-    stored = stored_preview(state, object_id, "thumbnail")
-    if stored is not None:  # made by `svidok previews` in an isolated worker
-        handle.close()
-        _cache.put(object_id, stored)
-        return stored
+    return str(row.id), str(row.media_type), str(row.logical_path)
+
+
+def _picture_thumbnail(handle: BinaryIO) -> bytes | None:
+    """A JPEG thumbnail of the picture in ``handle`` (closed), or None when it cannot be
+    decoded safely."""
+    from PIL import Image, ImageOps
+
     try:
         with handle, Image.open(handle) as image:
             if image.width * image.height > MAX_PIXELS:
@@ -258,19 +211,40 @@ def thumbnail(state: ApiState, actor: Actor, case_id: str, record: str) -> bytes
             picture.save(out, "JPEG", quality=80)
     except (OSError, ValueError, Image.DecompressionBombError, SyntaxError):
         return None
-    data = out.getvalue()
-    _cache.put(object_id, data)
+    return out.getvalue()
+
+
+def thumbnail(state: ApiState, actor: Actor, case_id: str, record: str) -> bytes | None:
+    """A JPEG at most 320 px on its longer side, or None when the original is neither a
+    picture that can be decoded safely nor has a stored thumbnail (PDF page, video frame).
+    The access is recorded before anything is sent; the original is opened only when no
+    thumbnail of it is cached or stored."""
+    object_id, media_type, logical_path = _original(state, case_id, record)
+    if media_type not in THUMBNAIL_TYPES and not has_thumbnails(state, [object_id]):
+        return None
+    with state.writing():
+        state.work.open_evidence(actor, case_id, record, action="thumbnail")
+    data = _cache.get(object_id)
+    if data is None:
+        data = stored_preview(state, object_id, "thumbnail")  # made by `svidok previews`
+    if data is None and media_type in THUMBNAIL_TYPES:
+        data = _picture_thumbnail(state.home.store.open_content(object_id, logical_path))
+    if data is not None:
+        _cache.put(object_id, data)
     return data
 
 
-def text_preview(state: ApiState, actor: Actor, case_id: str, record: str) -> tuple[str, bool]:
-    """The beginning of a text original, decoded (charset-normalizer), and whether it was
-    cut short."""
+def text_preview(
+    state: ApiState, actor: Actor, case_id: str, record: str, found: EvidenceView
+) -> tuple[str, bool]:
+    """The beginning of the text original ``found`` (of ``record``), decoded
+    (charset-normalizer), and whether it was cut short; recorded as a view first."""
     from charset_normalizer import from_bytes
 
-    _, _, _, size, handle = open_for(state, actor, case_id, record, "view")
-    with handle:
+    with state.writing():
+        state.work.open_evidence(actor, case_id, record, action="view")
+    with state.home.store.open_content(found.object, found.logical_path) as handle:
         raw = handle.read(TEXT_PREVIEW_BYTES)
     best = from_bytes(raw).best()
     decoded = str(best) if best is not None else raw.decode("utf-8", "replace")
-    return decoded, size > TEXT_PREVIEW_BYTES
+    return decoded, found.size > TEXT_PREVIEW_BYTES

@@ -5,6 +5,7 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
+from svidok.api.items import chunks
 from svidok.cases.access import Permission
 from svidok.cases.fields import ItemKind
 from svidok.cases.service import NotFound
@@ -117,7 +118,9 @@ def item_page(request: Request, key: str, record: str) -> Response:
             "related": related,
             "linked": linked(links, record, related),
             "preview_kind": preview_kind,
-            "previews": evidence.preview_state(state, found.object) if found else None,
+            "previews": (
+                evidence.preview_state(state, found.object, found.media_type) if found else None
+            ),
             **record_context(
                 request,
                 actor,
@@ -181,7 +184,7 @@ def item_preview(request: Request, key: str, record: str) -> Response:
     if wanted is not None:
         headers["Content-Range"] = f"bytes {first}-{last}/{size}"
     return StreamingResponse(
-        evidence.chunks(handle, last - first + 1),
+        chunks(handle, last - first + 1),
         status_code=206 if wanted is not None else 200,
         media_type=found.media_type,
         headers=headers,
@@ -195,7 +198,7 @@ def item_text(request: Request, key: str, record: str) -> Response:
     found = state.work.evidence(actor, case.id, record)
     if not found.media_type.startswith("text/"):
         raise NotFound("this original is not text")
-    content, cut = evidence.text_preview(state, actor, case.id, record)
+    content, cut = evidence.text_preview(state, actor, case.id, record, found)
     return render(request, "fragments/text_preview.html", viewer, {"text": content, "cut": cut})
 
 

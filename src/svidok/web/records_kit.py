@@ -122,13 +122,9 @@ def linked(
 
 
 def labels(state: Any, actor: Any, case_id: str, ids: set[str]) -> dict[str, RecordView]:
-    out = {}
-    for record_id in sorted(ids)[:500]:
-        try:
-            out[record_id] = state.work.get(actor, case_id, record_id)
-        except NotFound:
-            continue
-    return out
+    """The records of the case among ``ids`` (the first 500 of them), by id, in one read."""
+    found: dict[str, RecordView] = state.work.get_many(actor, case_id, sorted(ids)[:500])
+    return found
 
 
 def of_kind(state: Any, actor: Any, case: CaseView, record: str, kind: str) -> RecordView:
