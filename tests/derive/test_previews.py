@@ -69,3 +69,19 @@ def test_cli_previews(home_path: Path, tmp_path: Path) -> None:
     bad = subprocess.run([*CLI, "--home", str(home_path), "previews", "--case", "NOPE"],
                          capture_output=True, text=True)
     assert bad.returncode == 2 and "no case" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_an_original_missing_from_the_store_is_recorded(home: Home, tmp_path: Path) -> None:
+    """An original the store cannot give back is a ``derivative.failed`` entry like any other
+    failure, and the failures found before it are recorded too (not lost with the run)."""
+    good = io.BytesIO()
+    Image.new("RGB", (400, 300), (120, 30, 30)).save(good, "JPEG")
+    run_ingest(home, write(tmp_path / "in" / "a-cut.jpg", good.getvalue()[:600]))
+    gone = run_ingest(home, write(tmp_path / "in2" / "b-gone.jpg", good.getvalue()))
+    lost = gone.outcomes[0].object_id
+    (home.store.content_info(str(lost)).path / "inventory.json").write_bytes(b"{")
+    report = make_previews(home, "tester")
+    assert len(report.failed) == 2
+    assert report.failed[1][0] == lost and "store" in report.failed[1][1]
+    failures = [e for e in home.ledger.iter_entries() if e.type == "derivative.failed"]
+    assert [e.data["object"] for e in failures][-1] == lost and len(failures) == 2

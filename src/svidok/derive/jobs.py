@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 from svidok.derive.previews import make_previews
-from svidok.errors import SvidokError
 from svidok.home import Home
 
 log = logging.getLogger("svidok.previews")
@@ -73,7 +72,7 @@ class PreviewJobs:
                     self._states[obj] = JobState("working")
             try:
                 report = make_previews(self._home, self._actor, objects=objects)
-            except (SvidokError, OSError) as exc:  # recorded by the next try, shown here
+            except Exception as exc:  # shown here; the worker goes on with the next one
                 log.error("previews could not be made: %s", type(exc).__name__)
                 if objects is not None:
                     with self._lock:

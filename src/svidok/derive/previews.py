@@ -19,7 +19,7 @@ from sqlalchemy import select
 from svidok.catalog import schema as s
 from svidok.catalog.casework import find_case_id
 from svidok.derive.render import ALGORITHM, preview_kinds, render_previews
-from svidok.derive.store import DerivativeSpec, store_derivatives
+from svidok.derive.store import DerivativeSpec, existing, store_derivatives
 from svidok.errors import PathEscapeError, SvidokError
 from svidok.home import Home
 from svidok.ledger.entries import Draft, JSONValue
@@ -41,12 +41,17 @@ class PreviewReport:
                 "failed": [{"object": o, "reason": r} for o, r in self.failed]}
 
 
-def _originals(home: Home, case: str | None) -> list[tuple[str, str, str]]:
+def _originals(
+    home: Home, case: str | None, objects: Sequence[str] | None
+) -> list[tuple[str, str, str]]:
     """(object id, media type, logical path) of the originals (objects some acquisition
-    names), those acquired for ``case`` (reference or UUID) only if given."""
+    names): those acquired for ``case`` (reference or UUID) if given, those of ``objects``
+    if given."""
     a, o = s.acquisitions.c, s.objects.c
-    query = select(o.id, o.media_type, o.logical_path).where(
-        o.id.in_(select(a.object_id).distinct()))
+    received = select(a.object_id)
+    query = select(o.id, o.media_type, o.logical_path)
+    if objects is not None:
+        query = query.where(o.id.in_(list(objects)))
     with home.catalog.engine.connect() as conn:
         if case is not None:
             case_id = find_case_id(conn, case)
@@ -54,27 +59,26 @@ def _originals(home: Home, case: str | None) -> list[tuple[str, str, str]]:
                 raise SvidokError(f"no case {case!r}")
             reference = conn.execute(
                 select(s.cases.c.reference).where(s.cases.c.id == case_id)).scalar_one()
-            query = select(o.id, o.media_type, o.logical_path).where(
-                o.id.in_(select(a.object_id).where(a.case_name.in_([case_id, reference]))))
+            received = received.where(a.case_name.in_([case_id, reference]))
+        query = query.where(o.id.in_(received)).order_by(o.first_entry)
         return [(str(r.id), str(r.media_type), str(r.logical_path))
-                for r in conn.execute(query.order_by(o.first_entry))]
+                for r in conn.execute(query)]
 
 
 def _settled(home: Home, objects: Sequence[str], retry: bool) -> dict[str, set[str]]:
     """Per object, the kinds this algorithm already made, or tried and failed (unless
     ``retry``): those are not rendered again."""
-    d, e = s.derivatives.c, s.entries.c
     done: dict[str, set[str]] = {}
-    with home.catalog.engine.connect() as conn:
-        for i in range(0, len(objects), 500):
-            chunk = list(objects[i : i + 500])
-            for r in conn.execute(select(d.source_id, d.kind, d.algorithm)
-                                  .where(d.source_id.in_(chunk))):
-                if str(r.algorithm).split(" ", 1)[0] == ALGORITHM:
-                    done.setdefault(str(r.source_id), set()).add(str(r.kind))
-            if not retry:
+    for source, kind, algorithm in existing(home, objects):
+        if algorithm.split(" ", 1)[0] == ALGORITHM:
+            done.setdefault(source, set()).add(kind)
+    if not retry:
+        e = s.entries.c
+        with home.catalog.engine.connect() as conn:
+            for i in range(0, len(objects), 500):
                 for r in conn.execute(select(e.object_id).where(
-                        e.object_id.in_(chunk), e.type == "derivative.failed")):
+                        e.object_id.in_(list(objects[i : i + 500])),
+                        e.type == "derivative.failed")):
                     done.setdefault(str(r.object_id), set()).add("*")
     return done
 
@@ -86,10 +90,7 @@ def make_previews(
     """Render and store the missing previews of the originals (of ``case``, or those named
     in ``objects``, or all); failures recorded, never raised."""
     report = PreviewReport()
-    todo = _originals(home, case)
-    if objects is not None:
-        wanted = set(objects)
-        todo = [t for t in todo if t[0] in wanted]
+    todo = _originals(home, case, objects)
     settled = _settled(home, [t[0] for t in todo], retry)
     specs: list[DerivativeSpec] = []
     failures: list[Draft] = []
@@ -100,7 +101,10 @@ def make_previews(
         if not kinds or kinds <= have or "*" in have:
             report.unchanged += 1
         else:
-            made, errors = render_previews(_content_path(home, obj, logical), media_type)
+            try:
+                made, errors = render_previews(_content_path(home, obj, logical), media_type)
+            except (SvidokError, OSError) as exc:  # recorded like any other failure
+                made, errors = [], [f"the original could not be read from the store: {exc}"]
             fresh = [r for r in made if r.kind not in have]
             specs.extend(DerivativeSpec(obj, r.kind, r.media_type, r.data, r.algorithm,
                                         dict(r.params)) for r in fresh)
@@ -113,14 +117,12 @@ def make_previews(
                     "errors": list[JSONValue](errors),
                     "made": list[JSONValue](sorted(r.kind for r in made))}
                 failures.append(Draft("derivative.failed", actor, data))
-        if len(specs) >= BATCH or number == len(todo):
-            report.stored += len(store_derivatives(home, specs, actor))
-            specs = []
+        if len(specs) + len(failures) >= BATCH or number == len(todo):
+            entries = store_derivatives(home, specs, actor, also=failures)
+            report.stored += sum(e.type == "derivative" for e in entries)
+            specs, failures = [], []
         if progress is not None:
             progress(number, len(todo))
-    if failures:
-        with home.writing():
-            home.commit(failures)
     return report
 
 

@@ -81,12 +81,15 @@ def derivatives_of(home: Home, source: str) -> list[dict[str, Any]]:
     ]
 
 
-def store_derivatives(home: Home, specs: Sequence[DerivativeSpec], actor: str) -> list[Entry]:
+def store_derivatives(
+    home: Home, specs: Sequence[DerivativeSpec], actor: str, also: Sequence[Draft] = ()
+) -> list[Entry]:
     """Store ``specs`` (skipping any already recorded with the same source, kind and
-    algorithm) and append one ``derivative`` entry each; the entries back."""
+    algorithm) and append one ``derivative`` entry each, then ``also`` (other drafts, such
+    as ``derivative.failed``) under the same checkpoint; the entries back."""
     done = existing(home, sorted({spec.source for spec in specs}))
     todo = [sp for sp in specs if (sp.source, sp.kind, sp.algorithm) not in done]
-    if not todo:
+    if not todo and not also:
         return []
     drafts: list[Draft] = []
     with home.workspace() as ws, home.store.batch(ws.staging) as objects:
@@ -137,4 +140,4 @@ def store_derivatives(home: Home, specs: Sequence[DerivativeSpec], actor: str) -
                     draft.data["new_object"] = False
             syncfs(home.path)
         with home.writing():
-            return home.commit(drafts)
+            return home.commit([*drafts, *also])
