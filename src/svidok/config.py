@@ -73,6 +73,13 @@ class TsaSetting:
         )
 
 
+def _seconds(value: object) -> float:
+    """A TOML number of seconds (``true`` is not 1 second)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise TypeError("timestamping.timeout must be a number of seconds")
+    return float(value)
+
+
 def _tsa_settings(value: object, where: Path) -> tuple[TsaSetting, ...]:
     if not isinstance(value, list):
         raise ConfigError(f"{where}: timestamping.tsa must be a list ([[timestamping.tsa]])")
@@ -229,7 +236,7 @@ class Config:
                 tiles=tiles or None,
                 tiles_attribution=attribution,
                 tsas=_tsa_settings(doc.get("timestamping", {}).get("tsa", []), path),
-                timestamp_timeout=float(doc.get("timestamping", {}).get("timeout", 10.0)),
+                timestamp_timeout=_seconds(doc.get("timestamping", {}).get("timeout", 10.0)),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"{path}: missing or bad setting: {exc}") from exc

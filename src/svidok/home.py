@@ -95,7 +95,6 @@ class Home:
         self.work = path / "work"
         #: where one-line notices go (the automatic time-stamping's failures): stderr
         self.notify: Callable[[str], None] = _stderr_line
-        self._writing = threading.local()  # nesting depth of writing() per thread
         self._stamping = threading.Lock()
         self._tsa_down: dict[str, float] = {}  # TSA name -> monotonic time to try again
 
@@ -235,17 +234,13 @@ class Home:
     def writing(self) -> Iterator[None]:
         """Hold the ledger lock; recover what a crash left; sign a checkpoint at the end;
         then, outside the lock, ask the configured TSAs to time-stamp it."""
-        depth = getattr(self._writing, "depth", 0)
-        self._writing.depth = depth + 1
-        try:
-            with self.ledger.locked():
-                self._catch_up()
-                self._recover_intents()
-                yield
-                self.ledger.sign()
-        finally:
-            self._writing.depth = depth
-        if depth == 0 and self.config.tsas:
+        outermost = not self.ledger.held()
+        with self.ledger.locked():
+            self._catch_up()
+            self._recover_intents()
+            yield
+            self.ledger.sign()
+        if outermost and self.config.tsas:
             self.timestamp_pending()
 
     # -------------------------------------------------------------- trusted time

@@ -90,6 +90,17 @@ def test_no_tsa_configured_nothing_is_requested(home_path: Path, tsa: TsaServer)
     assert not [f for f in report.findings if f.area == "timestamp"]
 
 
+def test_nested_writing_asks_once_after_the_outermost(
+    stamped_home: Path, tsa: TsaServer
+) -> None:
+    with Home.open(stamped_home) as h:
+        with h.writing():
+            with h.writing():
+                pass
+            assert tsa.requests == 0  # never while the ledger lock is held
+        assert tsa.requests == 1
+
+
 # ------------------------------------------------------------------------- offline
 def test_offline_leaves_pending_and_svidok_timestamp_fills_later(
     stamped_home: Path, tsa: TsaServer, tmp_path: Path
@@ -240,6 +251,14 @@ def test_bad_settings_are_refused(home_path: Path, table: str, said: str) -> Non
         Home.open(home_path)
     run = _svidok(home_path, "timestamp")
     assert run.returncode == 2 and len(run.stderr.strip().splitlines()) == 1, run.stderr
+
+
+@pytest.mark.parametrize("value", ["true", '"10"', "0", "nan", "[1]"])
+def test_bad_timeouts_are_refused(home_path: Path, value: str) -> None:
+    toml = home_path / "svidok.toml"
+    toml.write_text(toml.read_text().replace("timeout = 10.0", f"timeout = {value}", 1))
+    with pytest.raises(ConfigError, match=r"timestamping\.timeout"):
+        Home.open(home_path)
 
 
 def test_concurrent_writers_store_each_token_once(stamped_home: Path) -> None:

@@ -237,13 +237,17 @@ class Ledger:
         )
 
     # ------------------------------------------------------------------- writing
+    def held(self) -> bool:
+        """Whether this thread holds the writer lock (inside :meth:`locked`)."""
+        return self._owner == threading.get_ident() and self._lock_fd is not None
+
     @contextmanager
     def locked(self, timeout: float = 120.0) -> Iterator[None]:
         """Hold the writer lock; on entry, take in others' appends and set aside a torn tail.
 
         The lock excludes other processes (``flock``) and other threads of this one; the
         thread holding it may take it again (nested use)."""
-        if self._owner == threading.get_ident() and self._lock_fd is not None:
+        if self.held():
             yield  # this thread holds it already
             return
         if not self._thread_lock.acquire(timeout=timeout):

@@ -107,11 +107,12 @@ class Timestamps:
     def pending(self) -> list[tuple[int, Authority]]:
         """Checkpoints without a token file from a configured TSA, newest first."""
         sizes = self.checkpoint_sizes()
+        tokens = {p.name for p in self.dir.iterdir()} if self.dir.is_dir() else set()
         return [
             (size, tsa)
             for size in reversed(sizes)
             for tsa in self.authorities
-            if not self.token_path(size, tsa.name).exists()
+            if self.token_path(size, tsa.name).name not in tokens
         ]
 
     # ---------------------------------------------------------------- requesting
