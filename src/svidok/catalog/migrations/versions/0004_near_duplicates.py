@@ -1,0 +1,20 @@
+"""Near-duplicates: perceptual hashes of originals and the decisions taken on pairs.
+
+Revision ID: 0004
+Revises: 0003
+"""
+
+from __future__ import annotations
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass  # tables are added with the near-duplicate work
+
+
+def downgrade() -> None:
+    pass

@@ -1,0 +1,20 @@
+"""Search: the full-text index over items, records and extracted text.
+
+Revision ID: 0005
+Revises: 0004
+"""
+
+from __future__ import annotations
+
+revision = "0005"
+down_revision = "0004"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    pass  # the index is added with the search work
+
+
+def downgrade() -> None:
+    pass
