@@ -34,7 +34,7 @@ def timestamp_command(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
         else:
             outcomes = stamps.request()
         left = len(stamps.pending())
-    lines = [_line(o) for o in outcomes]
+    lines = _lines(outcomes)
     stamped = sum(o.status == "stamped" for o in outcomes)
     lines.append(f"{stamped} timestamps added; {left} pending"
                  + ("" if left else ": every checkpoint is time-stamped by every TSA"))
@@ -43,7 +43,22 @@ def timestamp_command(home: HomeOpt = None, as_json: JsonOpt = False) -> None:
     raise typer.Exit(1 if left else 0)
 
 
-def _line(o: Outcome) -> str:
-    if o.status == "stamped":
-        return f"checkpoint {o.size}: {o.tsa}: time-stamped at {o.time}"
-    return f"checkpoint {o.size}: {o.tsa}: still pending ({o.message})"
+SHOWN = 20  # stamped checkpoints listed one per line; the rest are counted
+
+
+def _lines(outcomes: list[Outcome]) -> list[str]:
+    """One line per stamped checkpoint (the newest :data:`SHOWN`), and one per TSA and reason
+    for those still pending: a TSA that was unreachable for a week leaves thousands."""
+    stamped = [o for o in outcomes if o.status == "stamped"]
+    lines = [f"checkpoint {o.size}: {o.tsa}: time-stamped at {o.time}" for o in stamped[:SHOWN]]
+    if len(stamped) > SHOWN:
+        lines.append(f"... and {len(stamped) - SHOWN} more checkpoints time-stamped")
+    pending: dict[tuple[str, str], list[int]] = {}
+    for o in outcomes:
+        if o.status != "stamped":
+            pending.setdefault((o.tsa, o.message), []).append(o.size)
+    for (tsa, message), sizes in pending.items():
+        which = (f"checkpoint {sizes[0]}" if len(sizes) == 1 else
+                 f"{len(sizes)} checkpoints (sizes {min(sizes)} to {max(sizes)})")
+        lines.append(f"{which}: {tsa}: still pending ({message})")
+    return lines
