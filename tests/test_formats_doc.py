@@ -108,6 +108,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with Home.open(home) as h:
         _casework(h, base / "fields.key")
         _derivative(h)
+        _near_duplicates(h, base / "fields.key")
     acquisition = next(e for e in _entries(home) if e["type"] == "acquisition")
     made = svidok(
         "receipt",
@@ -142,6 +143,26 @@ def _derivative(home: Home) -> None:
         "errors": ["the picture is truncated"], "made": []})
     with home.writing():
         home.commit([failed])
+
+
+def _near_duplicates(home: Home, key_file: Path) -> None:
+    """A picture's hash, a hash that failed, and a decision on a pair of items."""
+    from svidok.analysis.duplicates import Duplicates
+    from svidok.analysis.hashing import Hashed, draft_for
+
+    key = FieldCipher.load_or_create(key_file)
+    work = Casework(home, Cipher(key.encrypt, key.decrypt))
+    operator = Actor.operator("tester")
+    objects = sorted({e["data"]["object"] for e in _entries(home.path)
+                      if e["type"] == "acquisition"})
+    picture = Hashed("pdq", "ab" * 32, 93, ["cd" * 32] * 7, [], None)
+    with home.writing():
+        home.commit([draft_for(objects[0], "tester", "image/jpeg", picture),
+                     draft_for(objects[1], "tester", "video/mp4", "no frame could be decoded")])
+    case = work.find_case(operator, "formats-doc").id
+    a, b = (work.create(operator, case, "item", {"title": f"Copy {n}", "object": obj}).id
+            for n, obj in enumerate(objects[:2]))
+    Duplicates(work).decide(operator, case, a, b, "confirmed", "the same photograph")
 
 
 def _casework(home: Home, key_file: Path) -> None:
@@ -381,6 +402,7 @@ _KINDS = {
     "number": lambda v: type(v) in (int, float),
     "object": lambda v: isinstance(v, dict),
     "array of strings": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+    "array": lambda v: isinstance(v, list),
     "path value": lambda v: (
         isinstance(v, dict) and (set(v) == {"utf8"} or set(v) == {"b64", "display"})
     ),

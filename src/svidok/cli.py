@@ -514,6 +514,10 @@ from svidok import cli_previews  # noqa: E402  (light: typer only; renderers loa
 
 app.command("previews")(cli_previews.previews_command)
 
+from svidok import cli_duplicates  # noqa: E402  (light: typer only; hashing loads lazily)
+
+app.add_typer(cli_duplicates.duplicates_app, name="duplicates")
+
 from svidok import cli_import  # noqa: E402  (light: typer only; the importers load lazily)
 
 app.add_typer(cli_import.import_app, name="import")

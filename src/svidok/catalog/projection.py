@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from svidok.analysis import projection as analysis
 from svidok.catalog import casework
 from svidok.catalog import schema as s
 from svidok.ledger.entries import Entry, JSONValue, canonical_json
@@ -58,7 +59,7 @@ def apply(conn: Connection, batch: Sequence[Entry]) -> None:
         d = e.data
         obj = d.get("object")
         case_id, record_id = (
-            casework.scope(e) if e.type in casework.CASEWORK_TYPES else (None, None)
+            casework.scope(e) if e.type in casework.CASEWORK_TYPES else analysis.scope(e)
         )
         rows["entries"].append(
             {
@@ -154,5 +155,6 @@ def apply(conn: Connection, batch: Sequence[Entry]) -> None:
             conn.execute(insert(table), rows[table.name])
     for e in work:
         casework.apply_entry(conn, e)
+    analysis.apply(conn, [e for e in batch if e.type in analysis.TYPES])
     if origin is not None:
         conn.execute(insert(s.meta), [{"key": "origin", "value": origin}])

@@ -257,6 +257,37 @@ api_tokens = Table(
     Column("revoked_entry", BigInteger, ForeignKey("entries.idx"), nullable=True),
 )
 
+# ------------------------------------------------------------ near-duplicates
+perceptual_hashes = Table(  # PDQ / vPDQ hashes of originals (svidok.analysis)
+    "perceptual_hashes",
+    metadata,
+    Column("entry", BigInteger, ForeignKey("entries.idx"), primary_key=True, autoincrement=False),
+    Column("object_id", String(80), ForeignKey("objects.id"), nullable=False, index=True),
+    Column("algorithm", String(16), nullable=False),  # pdq, vpdq
+    Column("version", Text, nullable=False),
+    Column("status", String(16), nullable=False),  # hashed, failed
+    Column("hash", String(64), nullable=True),  # pictures
+    Column("quality", Integer, nullable=True),
+    Column("dihedral", Text, nullable=False),  # canonical JSON list of hex hashes
+    Column("frames", Text, nullable=False),  # canonical JSON [[hash, quality, seconds]...]
+    Column("reason", Text, nullable=True),  # why it failed
+)
+
+duplicate_decisions = Table(  # a pair of items confirmed or rejected as near-duplicates
+    "duplicate_decisions",
+    metadata,
+    Column("entry", BigInteger, ForeignKey("entries.idx"), primary_key=True, autoincrement=False),
+    Column("case_id", _UUID, ForeignKey("cases.id"), nullable=False, index=True),
+    Column("a_id", _UUID, ForeignKey("records.id"), nullable=False),
+    Column("b_id", _UUID, ForeignKey("records.id"), nullable=False),
+    Column("decision", String(16), nullable=False),  # confirmed, rejected
+    Column("note", Text, nullable=True),
+    Column("actor", Text, nullable=False),
+    Column("actor_id", _UUID, nullable=True),
+    Column("time", String(32), nullable=False),
+    Index("ix_duplicate_decisions_pair", "case_id", "a_id", "b_id"),
+)
+
 #: Tables compared by ``svidok verify`` (everything but ``meta``), parents first.
 PROJECTED = (
     entries,
@@ -277,6 +308,8 @@ PROJECTED = (
     assessments,
     accesses,
     api_tokens,
+    perceptual_hashes,
+    duplicate_decisions,
 )
 #: Projected as a batch of inserts; the casework tables change row by row.
 INTAKE = PROJECTED[:8]

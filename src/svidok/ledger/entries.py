@@ -69,6 +69,8 @@ ENTRY_TYPES = frozenset(
         "token.create",  # an API token issued (its secret never)
         "token.revoke",
         "export",  # items handed over in a package: to whom, why
+        "perceptual_hash",  # PDQ / vPDQ hashes of an original, or why it could not be hashed
+        "duplicate.decision",  # a pair of items confirmed or rejected as near-duplicates
     }
 )
 _MEMBERS = frozenset({"svidok", "index", "type", "time", "actor", "tool", "host", "data"})
