@@ -12,6 +12,7 @@ import threading
 from dataclasses import dataclass
 from typing import Literal
 
+from svidok.analysis.hashing import HashWorker, compute_hashes
 from svidok.derive.previews import make_previews
 from svidok.home import Home
 
@@ -37,6 +38,7 @@ class PreviewJobs:
         self._states: dict[str, JobState] = {}
         self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="svidok-previews", daemon=True)
+        self._hasher = HashWorker()  # one long-lived hash worker for this server
 
     def start(self, *, catch_up: bool = True) -> None:
         """Start the worker; with ``catch_up``, first every original lacking previews."""
@@ -60,6 +62,8 @@ class PreviewJobs:
         self._queue.put(None)
         if self._thread.is_alive():
             self._thread.join(timeout)
+        if not self._thread.is_alive():
+            self._hasher.close()
 
     def _run(self) -> None:
         while True:
@@ -79,6 +83,10 @@ class PreviewJobs:
                         self._states[obj] = JobState("failed", str(exc))
                 continue
             failed = dict(report.failed)
+            try:  # perceptual hashes for near-duplicates (failures recorded in the ledger)
+                compute_hashes(self._home, self._actor, objects=objects, worker=self._hasher)
+            except Exception as exc:  # shown here; the worker goes on with the next one
+                log.error("hashes could not be made: %s", type(exc).__name__)
             if objects is not None:
                 with self._lock:
                     self._states[obj] = (JobState("failed", failed[obj]) if obj in failed
