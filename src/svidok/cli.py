@@ -522,6 +522,10 @@ from svidok import cli_import  # noqa: E402  (light: typer only; the importers l
 
 app.add_typer(cli_import.import_app, name="import")
 
+from svidok import cli_capture  # noqa: E402  (light: typer only; the browser loads lazily)
+
+app.command("capture")(cli_capture.capture_command)
+
 
 def main() -> None:
     """Console entry point: errors become one line and an exit status, never a traceback."""

@@ -8,6 +8,7 @@ import tomllib
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from svidok.errors import ConfigError
 
@@ -114,6 +115,32 @@ def _tsa_settings(value: object, where: Path) -> tuple[TsaSetting, ...]:
     return tuple(found)
 
 
+def _capture_settings(section: dict[str, object]) -> dict[str, Any]:
+    """The [capture] settings, checked (TypeError or ValueError when bad)."""
+    out: dict[str, Any] = {}
+    if "chromium" in section:
+        if not isinstance(section["chromium"], str) or not section["chromium"]:
+            raise TypeError("capture.chromium must be a path to the Chromium program")
+        out["capture_chromium"] = section["chromium"]
+    if "timeout" in section:
+        timeout = section["timeout"]
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+            raise TypeError("capture.timeout must be a number of seconds")
+        if not 0 < timeout <= 3600:
+            raise ValueError("capture.timeout must be between 0 and 3600 seconds")
+        out["capture_timeout"] = float(timeout)
+    if "max_bytes" in section:
+        size = section["max_bytes"]
+        if type(size) is not int or size < 1:
+            raise ValueError("capture.max_bytes must be a positive whole number")
+        out["capture_max_bytes"] = size
+    if "block_private" in section:
+        if not isinstance(section["block_private"], bool):
+            raise TypeError("capture.block_private must be true or false")
+        out["capture_block_private"] = section["block_private"]
+    return out
+
+
 @dataclass(frozen=True)
 class Config:
     """Settings of one data home. Unknown keys are refused, so typos do not pass silently."""
@@ -129,6 +156,10 @@ class Config:
     tiles_attribution: str = ""
     tsas: tuple[TsaSetting, ...] = ()  # RFC 3161 time-stamping authorities; none: no requests
     timestamp_timeout: float = 10.0  # seconds for one TSA request
+    capture_chromium: str = "/usr/bin/chromium"  # the browser of web captures
+    capture_timeout: float = 60.0  # seconds for one whole web capture
+    capture_max_bytes: int = 200 << 20  # all responses of one capture together
+    capture_block_private: bool = False  # refuse loopback/private/reserved addresses
 
     @classmethod
     def new(cls, origin: str | None = None, catalog_url: str | None = None) -> Config:
@@ -203,6 +234,7 @@ class Config:
             "casework": {"taxonomy"},
             "web": {"tiles", "tiles_attribution"},
             "timestamping": {"timeout", "tsa"},
+            "capture": {"chromium", "timeout", "max_bytes", "block_private"},
         }
         for section, values in doc.items():
             if section not in allowed or not isinstance(values, dict):
@@ -237,6 +269,7 @@ class Config:
                 tiles_attribution=attribution,
                 tsas=_tsa_settings(doc.get("timestamping", {}).get("tsa", []), path),
                 timestamp_timeout=_seconds(doc.get("timestamping", {}).get("timeout", 10.0)),
+                **_capture_settings(doc.get("capture", {})),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"{path}: missing or bad setting: {exc}") from exc

@@ -20,6 +20,7 @@ each into a one-line message and an exit status, never a stack trace::
     ├── SignatureError            a signature is missing, unknown or does not verify
     ├── ProofError                an inclusion or consistency proof does not verify
     ├── IntakeError               a file could not be preserved
+    │   └── CaptureError          a web capture failed or was refused (nothing is stored)
     ├── ExtractionError           metadata extraction failed (recorded, never fatal to intake)
     ├── ProtectedDataError        a protected field cannot be decrypted (wrong key or context,
     │   │                         or altered); never echoes the value
@@ -106,6 +107,10 @@ class ProofError(SvidokError):
 
 class IntakeError(SvidokError):
     """A file could not be preserved."""
+
+
+class CaptureError(IntakeError):
+    """A web capture failed or was refused (bad URL, limit, timeout, redirect loop)."""
 
 
 class ExtractionError(SvidokError):

@@ -69,6 +69,7 @@ ENTRY_TYPES = frozenset(
         "token.create",  # an API token issued (its secret never)
         "token.revoke",
         "export",  # items handed over in a package: to whom, why
+        "capture",  # a web page captured: URL, status, TLS, tools, and the objects it made
         "perceptual_hash",  # PDQ / vPDQ hashes of an original, or why it could not be hashed
         "duplicate.decision",  # a pair of items confirmed or rejected as near-duplicates
     }
