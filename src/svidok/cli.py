@@ -526,6 +526,11 @@ from svidok import cli_capture  # noqa: E402  (light: typer only; the browser lo
 
 app.command("capture")(cli_capture.capture_command)
 
+from svidok import cli_search  # noqa: E402  (light: typer only; search loads lazily)
+
+app.command("search")(cli_search.search_command)
+app.command("search-index")(cli_search.search_index_command)
+
 
 def main() -> None:
     """Console entry point: errors become one line and an exit status, never a traceback."""

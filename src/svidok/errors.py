@@ -22,6 +22,7 @@ each into a one-line message and an exit status, never a stack trace::
     ├── IntakeError               a file could not be preserved
     │   └── CaptureError          a web capture failed or was refused (nothing is stored)
     ├── ExtractionError           metadata extraction failed (recorded, never fatal to intake)
+    ├── SearchError               a search query or filter is not valid
     ├── ProtectedDataError        a protected field cannot be decrypted (wrong key or context,
     │   │                         or altered); never echoes the value
     │   └── FieldKeyError         the field-encryption key file is missing, unsafe or malformed
@@ -115,6 +116,10 @@ class CaptureError(IntakeError):
 
 class ExtractionError(SvidokError):
     """Metadata extraction failed; recorded on the item, never fatal to intake."""
+
+
+class SearchError(SvidokError):
+    """A search query or filter is not valid (the message says what to change)."""
 
 
 class ProtectedDataError(SvidokError):

@@ -13,8 +13,10 @@ from sqlalchemy import delete, update
 
 from svidok.catalog import projection
 from svidok.catalog import schema as s
+from svidok.derive.text import load_texts
 from svidok.home import Home
 from svidok.ledger.entries import Entry
+from svidok.search import index as search_index
 
 BATCH = 1000
 
@@ -24,6 +26,7 @@ def rebuild(home: Home, progress: Callable[[int, int], None] | None = None) -> i
     with home.ledger.locked():
         total = home.ledger.size
         with home.catalog.engine.begin() as conn:
+            search_index.clear(conn, texts=True)  # derived: replayed with the catalog
             for table in reversed(s.PROJECTED):  # children first
                 conn.execute(delete(table))
             conn.execute(delete(s.meta).where(s.meta.c.key == "origin"))
@@ -40,6 +43,7 @@ def rebuild(home: Home, progress: Callable[[int, int], None] | None = None) -> i
             projection.apply(conn, batch)
             done += len(batch)
             conn.execute(update(s.meta).where(s.meta.c.key == "applied").values(value=str(done)))
+        load_texts(home)  # the extracted texts, read back from the store for the index
         if progress is not None:
             progress(done, total)
         return done

@@ -210,6 +210,9 @@ EXPECTED: dict[str, Rule] = {
     f"GET {V}/ledger/checkpoint": Rule(ALL, _same()),
     f"GET {V}/ledger/verify": Rule(ALL, _same()),
     f"GET {V}/ledger/entries/{{index}}/receipt": Rule(ALL, lambda w, c, r: {"index": c.entry}),
+    f"GET {V}/search": Rule(
+        ALL, _same(params={"q": "Bucha"}), session=_same(params={"q": "Bucha"})
+    ),
 }
 for _segment, _kind in COLLECTIONS.items():
     _base = f"{V}/cases/{{case}}/{_segment}"

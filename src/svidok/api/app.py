@@ -9,7 +9,7 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
-from svidok.api import cases, exports, items, ledger, me, records, session, uploads
+from svidok.api import cases, exports, items, ledger, me, records, search, session, uploads
 from svidok.api.deps import DEFAULT_UPLOAD_LIMIT, ApiState
 from svidok.api.errors import install
 
@@ -23,6 +23,7 @@ ROUTERS = (
     uploads.router,
     exports.router,
     ledger.router,
+    search.router,
 )
 
 

@@ -26,6 +26,7 @@ from svidok.errors import (
     LoginThrottled,
     ObjectNotFoundError,
     PasswordPolicyError,
+    SearchError,
     SvidokError,
     TokenPolicyError,
     TotpError,
@@ -103,7 +104,9 @@ def _classify(exc: SvidokError) -> tuple[int, str, dict[str, str] | None]:
         return 404, "not_found", None
     if isinstance(exc, Conflict | TotpError | UnknownUserError):
         return 409, "conflict", None
-    if isinstance(exc, CaseworkError | IntakeError | PasswordPolicyError | TokenPolicyError):
+    if isinstance(
+        exc, CaseworkError | IntakeError | PasswordPolicyError | TokenPolicyError | SearchError
+    ):
         return 422, "invalid", None
     if isinstance(exc, LedgerLockedError):
         return 503, "busy", {"Retry-After": "5"}

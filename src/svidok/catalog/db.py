@@ -177,6 +177,7 @@ class Catalog:
         except SQLAlchemyError as exc:
             raise self._error("cannot open the catalog database", exc) from exc
         ours = {t.name for t in s.metadata.sorted_tables} | {"alembic_version"}
+        ours |= set(s.SEARCH_FTS_TABLES)  # the search index on SQLite (migration 0005)
         if applied not in (None, "0") or not tables <= ours:
             raise CatalogError(
                 f"the catalog database {self.safe_url} is not empty; a new data home needs an "

@@ -13,6 +13,7 @@ from svidok.analysis import projection as analysis
 from svidok.catalog import casework
 from svidok.catalog import schema as s
 from svidok.ledger.entries import Entry, JSONValue, canonical_json
+from svidok.search import index as search_index
 
 
 def _text(value: JSONValue) -> str:
@@ -155,6 +156,7 @@ def apply(conn: Connection, batch: Sequence[Entry]) -> None:
             conn.execute(insert(table), rows[table.name])
     for e in work:
         casework.apply_entry(conn, e)
+    search_index.after_entries(conn, batch)  # derived: the search index follows
     analysis.apply(conn, [e for e in batch if e.type in analysis.TYPES])
     if origin is not None:
         conn.execute(insert(s.meta), [{"key": "origin", "value": origin}])

@@ -257,6 +257,40 @@ api_tokens = Table(
     Column("revoked_entry", BigInteger, ForeignKey("entries.idx"), nullable=True),
 )
 
+# --------------------------------------------------------------------- search
+# The full-text index (svidok.search): derived from the tables above and from the text
+# derivatives in the store, never compared by ``svidok verify``, remade by ``svidok rebuild``.
+search_docs = Table(  # one per record: its indexed terms and the text snippets come from
+    "search_docs",
+    metadata,
+    Column("id", Integer, primary_key=True),  # FTS5 rowid (SQLite)
+    Column("record_id", _UUID, nullable=False, unique=True),
+    Column("case_id", _UUID, nullable=False, index=True),
+    Column("body", Text, nullable=False),  # the terms, space-separated (svidok.search)
+    Column("display", Text, nullable=False),  # the text as written, for snippets
+    Column("vec", Text, nullable=True),  # PostgreSQL: the terms as a tsvector literal
+)
+
+search_texts = Table(  # text extracted from an original, by the text derivative's object id
+    "search_texts",
+    metadata,
+    Column("object_id", String(80), primary_key=True),
+    Column("text", Text, nullable=False),
+)
+
+#: SQLite's FTS5 table over ``search_docs`` and its shadow tables (made by migration 0005,
+#: not described here: SQLAlchemy does not know virtual tables).
+SEARCH_FTS_TABLES = (
+    "search_fts",
+    "search_fts_data",
+    "search_fts_idx",
+    "search_fts_docsize",
+    "search_fts_config",
+)
+#: PostgreSQL's GIN index on ``search_docs.vec`` as a tsvector (an expression index, made by
+#: migration 0005 and not described here).
+SEARCH_PG_INDEX = "ix_search_docs_vec"
+
 # ------------------------------------------------------------ near-duplicates
 perceptual_hashes = Table(  # PDQ / vPDQ hashes of originals (svidok.analysis)
     "perceptual_hashes",

@@ -14,6 +14,7 @@ from typing import Literal
 
 from svidok.analysis.hashing import HashWorker, compute_hashes
 from svidok.derive.previews import make_previews
+from svidok.derive.text import make_texts
 from svidok.home import Home
 
 log = logging.getLogger("svidok.previews")
@@ -87,6 +88,10 @@ class PreviewJobs:
                 compute_hashes(self._home, self._actor, objects=objects, worker=self._hasher)
             except Exception as exc:  # shown here; the worker goes on with the next one
                 log.error("hashes could not be made: %s", type(exc).__name__)
+            try:  # the text of PDFs and plain-text files, for search (failures recorded)
+                make_texts(self._home, self._actor, objects=objects)
+            except Exception as exc:  # shown here; the worker goes on with the next one
+                log.error("texts could not be extracted: %s", type(exc).__name__)
             if objects is not None:
                 with self._lock:
                     self._states[obj] = (JobState("failed", failed[obj]) if obj in failed

@@ -29,7 +29,7 @@ from svidok.home import Home
 from svidok.ledger.entries import Draft, Entry, JSONValue
 from svidok.store.ocfl import NewObject, OcflStore
 
-_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png"}
+_EXTENSIONS = {"image/jpeg": ".jpg", "image/png": ".png", "text/plain": ".txt"}
 _names = itertools.count()
 
 
@@ -97,7 +97,8 @@ def store_derivatives(
         in_batch: set[str] = set()
         for spec in todo:
             if spec.media_type not in _EXTENSIONS:
-                raise ValueError(f"a derivative is a JPEG or PNG picture, not {spec.media_type}")
+                raise ValueError(
+                    f"a derivative is a JPEG or PNG picture or UTF-8 text, not {spec.media_type}")
             digest = hashlib.sha256(spec.data).hexdigest()
             object_id = OcflStore.object_id(digest)
             logical = spec.kind + _EXTENSIONS[spec.media_type]

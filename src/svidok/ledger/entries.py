@@ -51,6 +51,7 @@ ENTRY_TYPES = frozenset(
         "extraction",  # the result of a metadata extraction on an object
         "derivative",  # a preview made from an object, stored as an object of its own
         "derivative.failed",  # previews of an object could not (all) be made, and why
+        "text.failed",  # the text of an original could not be extracted (search), and why
         "intake.skip",  # something found during intake that was not preserved, and why
         "verification",  # a verification run and its result
         # casework (docs/formats.md, "Casework entries")

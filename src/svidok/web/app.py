@@ -101,6 +101,7 @@ def mount(app: FastAPI, *, tiles_origin: str | None = None) -> None:
         pages_people,
         pages_registry,
         pages_review,
+        pages_search,
     )
     from svidok.web.router import router
 
