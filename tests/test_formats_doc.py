@@ -109,6 +109,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
         _casework(h, base / "fields.key")
         _derivative(h)
         _near_duplicates(h, base / "fields.key")
+        _capture(h)
     acquisition = next(e for e in _entries(home) if e["type"] == "acquisition")
     made = svidok(
         "receipt",
@@ -163,6 +164,32 @@ def _near_duplicates(home: Home, key_file: Path) -> None:
     a, b = (work.create(operator, case, "item", {"title": f"Copy {n}", "object": obj}).id
             for n, obj in enumerate(objects[:2]))
     Duplicates(work).decide(operator, case, a, b, "confirmed", "the same photograph")
+
+
+def _capture(home: Home) -> None:
+    """A ``capture`` entry as svidok.capture writes it, naming an object already acquired
+    (the capture tests in tests/capture make real ones with Chromium)."""
+    from svidok.ledger.entries import Draft
+
+    acquired = next(e for e in _entries(home.path) if e["type"] == "acquisition")["data"]
+    data = {
+        "case": "formats-doc", "collector": "tester", "note": None,
+        "url": "http://example.org/a", "final_url": "http://example.org/b",
+        "redirects": [{"url": "http://example.org/a", "status": 302}], "status": 200,
+        "title": "A page", "started": "2026-12-05T10:00:00.000000Z",
+        "ended": "2026-12-05T10:00:03.000000Z", "rendered": True, "tls": None,
+        "user_agent": "Mozilla/5.0 Svidok", "tools": {"svidok": "0.1.0", "chromium": "140",
+                                                      "playwright": "1.55"},
+        "limits": {"timeout": 60.0, "max_bytes": 1000, "max_response": 1000,
+                   "max_requests": 500, "max_redirects": 10, "block_private": False,
+                   "allow_untrusted": False},
+        "requests": 2, "bytes": 100, "skipped_count": 0, "skipped": [],
+        "objects": [{"role": "resource", "object": acquired["object"],
+                     "media_type": acquired["media_type"], "size": acquired["size"],
+                     "url": "http://example.org/b"}],
+    }
+    with home.writing():
+        home.commit([Draft("capture", "tester", data)])
 
 
 def _casework(home: Home, key_file: Path) -> None:

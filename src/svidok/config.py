@@ -209,6 +209,12 @@ class Config:
                 else '# [[timestamping.tsa]]\n# name = "freetsa"\n'
                 '# url = "https://freetsa.org/tsr"\n# certificates = "tsa/freetsa-cacert.pem"\n'
             )
+            + "\n[capture]\n"
+            "# Web captures (svidok capture): the browser, and the limits of one capture.\n"
+            f"chromium = {q(self.capture_chromium)}\n"
+            f"timeout = {self.capture_timeout}\n"
+            f"max_bytes = {self.capture_max_bytes}\n"
+            f"block_private = {'true' if self.capture_block_private else 'false'}\n"
             + "\n[catalog]\n"
             "# The catalog database (derived from the ledger). Absent: catalog.sqlite here.\n"
             + (
