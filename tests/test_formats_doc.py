@@ -108,6 +108,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with Home.open(home) as h:
         _casework(h, base / "fields.key")
         _derivative(h)
+        _text_failed(h)
         _near_duplicates(h, base / "fields.key")
         _capture(h)
     acquisition = next(e for e in _entries(home) if e["type"] == "acquisition")
@@ -164,6 +165,18 @@ def _near_duplicates(home: Home, key_file: Path) -> None:
     a, b = (work.create(operator, case, "item", {"title": f"Copy {n}", "object": obj}).id
             for n, obj in enumerate(objects[:2]))
     Duplicates(work).decide(operator, case, a, b, "confirmed", "the same photograph")
+
+
+def _text_failed(home: Home) -> None:
+    """The text of the first object could not be extracted (search)."""
+    from svidok.ledger.entries import Draft
+
+    obj = next(e for e in _entries(home.path) if e["type"] == "acquisition")["data"]["object"]
+    failed = Draft("text.failed", "tester", {
+        "object": obj, "algorithm": "svidok-text/1", "media_type": "application/pdf",
+        "errors": ["the text could not be read: PdfReadError: EOF marker not found"]})
+    with home.writing():
+        home.commit([failed])
 
 
 def _capture(home: Home) -> None:
