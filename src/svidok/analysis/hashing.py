@@ -129,6 +129,10 @@ class HashWorker:
             self._worker.reap()
             self._worker = None
 
+    def pid(self) -> int | None:
+        """The worker process's id while one runs (for measuring it)."""
+        return self._worker.proc.pid if self._worker is not None else None
+
     def hash(self, path: Path, media_type: str) -> Hashed | str:
         """The hashes of one file, or why it could not be hashed (plain words)."""
         algorithm = kind_of(media_type)
