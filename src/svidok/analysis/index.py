@@ -54,7 +54,8 @@ class HashIndex:
     """256-bit hashes, each with an integer key (the caller's meaning), searchable within
     a Hamming radius of at most 31. Safe to query from several threads while adding."""
 
-    def __init__(self) -> None:
+    def __init__(self, tail: int = TAIL) -> None:
+        self._tail = tail  # hashes kept unsorted (scanned) before the chunk tables are remade
         self._lock = threading.Lock()
         self._packed: Packed = np.zeros((0, 4), dtype=np.uint64)
         self._keys: npt.NDArray[np.int64] = np.zeros(0, dtype=np.int64)
@@ -75,7 +76,7 @@ class HashIndex:
         with self._lock:
             self._packed = np.concatenate([self._packed, packed])
             self._keys = np.concatenate([self._keys, np.asarray(keys, dtype=np.int64)])
-            if len(self._keys) - self._indexed > TAIL:
+            if len(self._keys) - self._indexed > self._tail:
                 self._reindex()
 
     def _reindex(self) -> None:
