@@ -28,15 +28,26 @@ def near(draw: st.DrawFn, base: int) -> int:
 
 
 @st.composite
+def spread(draw: st.DrawFn, base: int) -> int:
+    """``base`` with 1 or 2 bits flipped in every 16-bit chunk (16 to 32 bits): the case
+    where no chunk matches exactly and multi-index hashing must probe neighbours."""
+    for chunk in range(16):
+        for b in draw(st.lists(st.integers(0, 15), min_size=1, max_size=2, unique=True)):
+            base ^= 1 << (chunk * 16 + b)
+    return base
+
+
+@st.composite
 def stored_and_query(draw: st.DrawFn) -> tuple[list[int], list[int]]:
     query = draw(bits)
-    stored = draw(st.lists(st.one_of(bits, near(query)), min_size=0, max_size=60))
+    stored = draw(st.lists(st.one_of(bits, near(query), spread(query)), max_size=60))
     extra = draw(st.lists(near(query), max_size=3))
     return stored, [query, *extra]
 
 
 @settings(max_examples=150, deadline=None)
-@given(case=stored_and_query(), radius=st.integers(0, 31), tail=st.integers(0, 70))
+@given(case=stored_and_query(), radius=st.one_of(st.just(31), st.integers(0, 31)),
+       tail=st.sampled_from([0, 1, 7, 1000]))
 def test_index_equals_linear_scan(case: tuple[list[int], list[int]], radius: int,
                                   tail: int) -> None:
     stored, queries = case
