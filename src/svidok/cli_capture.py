@@ -40,25 +40,19 @@ def capture_command(
     the rendered DOM, a full-page screenshot, the page text and each embedded media file, all
     stored as items of the case, with one ``capture`` entry in the ledger."""
     from svidok import cli
-    from svidok.capture import CaptureOptions, Limits, capture
+    from svidok.capture import capture, options_for
     from svidok.errors import CaptureError
 
     with _home(home) as h:
-        cfg = h.config
         try:
-            limits = Limits(
-                timeout=cfg.capture_timeout if timeout is None else timeout,
-                max_bytes=cfg.capture_max_bytes if max_bytes is None else max_bytes,
-                max_response=min(Limits.max_response, cfg.capture_max_bytes, max_bytes or 1 << 62),
-                block_private=cfg.capture_block_private,
-                allow_untrusted=allow_untrusted,
-            )
-            options = CaptureOptions(
+            options = options_for(
+                h.config,
                 case=case,
                 collector=collector or cli._actor(),
                 note=note,
-                limits=limits,
-                chromium=cfg.capture_chromium,
+                timeout=timeout,
+                max_bytes=max_bytes,
+                allow_untrusted=allow_untrusted,
             )
             report = capture(h, url, options, _operator())
         except CaptureError as exc:

@@ -76,6 +76,32 @@ def _new_link(w: World, c: CaseIds, role: str) -> dict[str, Any]:
     return {"link": link.id}
 
 
+_pages: list[str] = []
+
+
+def _page_url() -> str:
+    """A page on a local server, for web captures (started once, never stopped)."""
+    if not _pages:
+        import http.server
+        import threading
+
+        class Page(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.send_header("Content-Length", "13")
+                self.end_headers()
+                self.wfile.write(b"<p>a page</p>")
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        _pages.append(f"http://127.0.0.1:{server.server_port}/")
+    return _pages[0]
+
+
 def _login(w: World, c: CaseIds, role: str) -> dict[str, Any]:
     name = PEOPLE.get(role, "olena")
     return {"json": {"username": name, "password": PASSWORD}}
@@ -196,6 +222,9 @@ EXPECTED: dict[str, Rule] = {
     ),
     f"POST {V}/cases/{{case}}/exports": Rule(
         EDIT, _same(json={"recipient": "court", "purpose": "trial"})
+    ),
+    f"POST {V}/cases/{{case}}/captures": Rule(
+        EDIT, lambda w, c, r: {"json": {"url": _page_url(), "timeout": 30}}
     ),
     f"OPTIONS {V}/uploads": Rule(ALL, _same()),
     f"POST {V}/cases/{{case}}/uploads": Rule(

@@ -9,7 +9,18 @@ from pathlib import Path
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
 
-from svidok.api import cases, exports, items, ledger, me, records, search, session, uploads
+from svidok.api import (
+    captures,
+    cases,
+    exports,
+    items,
+    ledger,
+    me,
+    records,
+    search,
+    session,
+    uploads,
+)
 from svidok.api.deps import DEFAULT_UPLOAD_LIMIT, ApiState
 from svidok.api.errors import install
 
@@ -21,6 +32,7 @@ ROUTERS = (
     records.router,
     items.router,
     uploads.router,
+    captures.router,
     exports.router,
     ledger.router,
     search.router,

@@ -11,6 +11,12 @@ raised nothing has been stored.
 """
 
 from svidok.capture.fetch import Limits
-from svidok.capture.store import CaptureOptions, CaptureReport, StoredOutput, capture
+from svidok.capture.store import (
+    CaptureOptions,
+    CaptureReport,
+    StoredOutput,
+    capture,
+    options_for,
+)
 
-__all__ = ["CaptureOptions", "CaptureReport", "Limits", "StoredOutput", "capture"]
+__all__ = ["CaptureOptions", "CaptureReport", "Limits", "StoredOutput", "capture", "options_for"]

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import shutil
 import tempfile
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,6 +30,7 @@ from svidok.textsafe import escape_text
 if TYPE_CHECKING:
     from svidok.cases.access import Actor
     from svidok.cases.service import Casework
+    from svidok.config import Config
     from svidok.home import Home
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
@@ -104,10 +107,45 @@ class CaptureReport:
         }
 
 
+def options_for(
+    config: Config,
+    *,
+    case: str,
+    collector: str,
+    note: str | None = None,
+    timeout: float | None = None,
+    max_bytes: int | None = None,
+    allow_untrusted: bool = False,
+) -> CaptureOptions:
+    """Options from the home's [capture] settings, with what the caller gave instead."""
+    total = config.capture_max_bytes if max_bytes is None else max_bytes
+    return CaptureOptions(
+        case=case,
+        collector=collector,
+        note=note,
+        limits=Limits(
+            timeout=config.capture_timeout if timeout is None else timeout,
+            max_bytes=total,
+            max_response=min(Limits.max_response, total),
+            block_private=config.capture_block_private,
+            allow_untrusted=allow_untrusted,
+        ),
+        chromium=config.capture_chromium,
+    )
+
+
 def capture(
-    home: Home, url: str, options: CaptureOptions, actor: Actor, work: Casework | None = None
+    home: Home,
+    url: str,
+    options: CaptureOptions,
+    actor: Actor,
+    work: Casework | None = None,
+    storing: Callable[[], AbstractContextManager[object]] = nullcontext,
 ) -> CaptureReport:
-    """Capture ``url`` into the case; CaptureError (nothing stored) when it fails."""
+    """Capture ``url`` into the case; CaptureError (nothing stored) when it fails.
+
+    ``storing``: held while the objects, the entry and the items are written (the web
+    server serialises its changes with it), not while the browser works."""
     from svidok.cases.access import Permission
     from svidok.cases.service import open_casework
     from svidok.catalog.casework import find_case_id
@@ -132,12 +170,13 @@ def capture(
         )
         # ingest commits on its own thread (it takes the ledger lock there), so the capture
         # entry follows in a second hold of the lock
-        stored = _ingest(home, fetched, case_id, options)
-        with home.writing():
-            draft = Draft("capture", options.collector, _entry(fetched, case_id, options, stored))
-            entry = home.commit([draft])[0]
-        names = [(o.object_id, _title(o, fetched)) for o in stored]
-        items = work.add_intake_items(actor, case_id, names)
+        with storing():
+            stored = _ingest(home, fetched, case_id, options)
+            entry_data = _entry(fetched, case_id, options, stored)
+            with home.writing():
+                entry = home.commit([Draft("capture", options.collector, entry_data)])[0]
+            names = [(o.object_id, _title(o, fetched)) for o in stored]
+            items = work.add_intake_items(actor, case_id, names)
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return CaptureReport(entry.index, case_id, fetched, stored, items)
@@ -222,4 +261,4 @@ def _title(o: StoredOutput, f: Fetched) -> str:
     return f"{_TITLES.get(o.role, o.role)}: {parts.netloc}{parts.path}"[:500]
 
 
-__all__ = ["CaptureOptions", "CaptureReport", "Output", "StoredOutput", "capture"]
+__all__ = ["CaptureOptions", "CaptureReport", "Output", "StoredOutput", "capture", "options_for"]

@@ -92,6 +92,7 @@ def mount(app: FastAPI, *, tiles_origin: str | None = None) -> None:
         pages_account,
         pages_actions,
         pages_admin,
+        pages_capture,
         pages_core,
         pages_export,
         pages_geo,
