@@ -236,6 +236,16 @@ EXPECTED: dict[str, Rule] = {
         EDIT, _upload(headers=_TUS_PATCH, content=os.urandom(100))
     ),
     f"DELETE {V}/cases/{{case}}/uploads/{{upload}}": Rule(EDIT, _upload()),
+    f"GET {V}/cases/{{case}}/duplicates": Rule(ALL, _case_only),
+    f"GET {V}/cases/{{case}}/items/{{record}}/duplicates": Rule(
+        ALL, lambda w, c, r: {"record": c.evidence}
+    ),
+    f"POST {V}/cases/{{case}}/duplicates/decisions": Rule(
+        ANNOTATE,
+        lambda w, c, r: {
+            "json": {"a": c.evidence, "b": c.records["item"], "decision": "rejected"}
+        },
+    ),
     f"GET {V}/ledger/checkpoint": Rule(ALL, _same()),
     f"GET {V}/ledger/verify": Rule(ALL, _same()),
     f"GET {V}/ledger/entries/{{index}}/receipt": Rule(ALL, lambda w, c, r: {"index": c.entry}),

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import threading
+import weakref
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Final, Literal
@@ -197,7 +198,9 @@ class Duplicates:
         by_object: dict[str, list[_Item]] = {}
         for item in self._items(conn, case_id):
             by_object.setdefault(item.object, []).append(item)
-        labels = {i.id: i.label for group in by_object.values() for i in group}
+        r = s.records.c
+        labels = {str(x.id): str(x.label) for x in conn.execute(
+            select(r.id, r.label).where(r.case_id == case_id, r.kind == "item"))}
         decided = self._decisions(conn, case_id)
         found: dict[tuple[str, str], Pair] = {}
         for item in items:
@@ -258,12 +261,27 @@ class Duplicates:
         a, b = sorted((a, b))
         with self.cw.home.writing(), self.cw._reading() as conn:
             case_id = self._case(conn, actor, case, Permission.ANNOTATE)
-            found = {i.id for i in self._items(conn, case_id, ids=[a, b])}
+            r = s.records.c
+            found = set(conn.execute(select(r.id).where(
+                r.case_id == case_id, r.kind == "item", r.id.in_([a, b]))).scalars())
             for ref in (a, b):
                 if ref not in found:
-                    raise NotFound(f"{ref} is not an item with a file in this case")
+                    raise NotFound(f"{ref} is not an item of this case")
             data: dict[str, object] = {"case": case_id, "a": a, "b": b, "decision": decision,
                                        "note": note.strip() or None}
             self.cw._write([self.cw._draft(DECISION, actor, data)])
         pairs = self.for_item(actor, case_id, a)
         return next(p for p in pairs if (p.a, p.b) == (a, b))
+
+
+_shared: weakref.WeakKeyDictionary[Base, Duplicates] = weakref.WeakKeyDictionary()
+_shared_lock = threading.Lock()
+
+
+def shared(casework: Base) -> Duplicates:
+    """The one :class:`Duplicates` of a casework API (its index kept between requests)."""
+    with _shared_lock:
+        found = _shared.get(casework)
+        if found is None:
+            found = _shared[casework] = Duplicates(casework)
+        return found

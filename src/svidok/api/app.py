@@ -12,6 +12,7 @@ from fastapi.routing import APIRoute
 from svidok.api import (
     captures,
     cases,
+    duplicates,
     exports,
     items,
     ledger,
@@ -34,6 +35,7 @@ ROUTERS = (
     uploads.router,
     captures.router,
     exports.router,
+    duplicates.router,
     ledger.router,
     search.router,
 )
