@@ -115,6 +115,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             except OSError:
                 pass
             self.close_connection = True
+        elif p == "/big-picture":
+            self._send(200, "text/html", b'<h1>Big</h1><img src="/big.png">')
+        elif p == "/big.png":
+            self._send(200, "image/png", b"\x89PNG" + bytes(2 << 20))
         elif p == "/doc.pdf":
             self._send(200, "application/pdf", PDF)
         elif p == "/pic.png":

@@ -240,9 +240,36 @@ def test_cli_capture(
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert data["status"] == 200 and data["case"] == case_id and len(data["objects"]) == 8
+    for option, value in (("--timeout", "-1"), ("--max-bytes", "0")):
+        wrong = runner.invoke(app, ["capture", site.http + "/", "--case", "UA-CAP-1",
+                                    option, value, "--home", str(path)])
+        assert wrong.exit_code == 2, wrong.output
+        assert "must be" in wrong.output and "Traceback" not in wrong.output
     bad = runner.invoke(app, ["capture", "file:///etc/passwd", "--case", "UA-CAP-1",
                               "--home", str(path)])
     assert bad.exit_code == 2 and "only http and https" in bad.output
     loop = runner.invoke(app, ["capture", site.http + "/loop-a", "--case", "UA-CAP-1",
                                "--home", str(path)])
     assert loop.exit_code == 2 and "redirect loop" in loop.output
+
+
+def test_an_oversized_picture_is_left_out_and_named(
+    case_home: tuple[Home, str], site: Site, chromium: str
+) -> None:
+    home, case_id = case_home
+    report = capture(home, site.http + "/big-picture",
+                     _options(case_id, chromium, max_response=1 << 20), OPERATOR)
+    assert [o.role for o in report.objects if o.role == "media"] == []
+    ((url, why),) = report.fetched.skipped
+    assert url == site.http + "/big.png" and "larger than the limit" in why
+    (entry,) = _capture_entries(home)
+    assert entry["skipped_count"] == 1
+    assert entry["skipped"] == [{"url": site.http + "/big.png", "reason": why}]
+
+
+def test_a_missing_browser_is_a_clean_failure(case_home: tuple[Home, str], site: Site) -> None:
+    home, case_id = case_home
+    size = home.ledger.size
+    with pytest.raises(CaptureError, match="did not start"):
+        capture(home, site.http + "/", _options(case_id, "/nonexistent/chromium"), OPERATOR)
+    assert home.ledger.size == size
