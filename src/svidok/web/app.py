@@ -94,6 +94,7 @@ def mount(app: FastAPI, *, tiles_origin: str | None = None) -> None:
         pages_admin,
         pages_capture,
         pages_core,
+        pages_duplicates,
         pages_export,
         pages_geo,
         pages_incidents,
