@@ -100,6 +100,8 @@ class Duplicates:
         self._frames = HashIndex()
         self._numbers: dict[str, int] = {}  # object -> key in the indexes
         self._objects: list[str] = []
+        self._similar: dict[str, dict[str, tuple[int | None, float | None]]] = {}  # cache
+        self._generation = 0  # hashes added so far (a cached search is of one generation)
 
     # ------------------------------------------------------------------ the index
     def refresh(self) -> None:
@@ -121,6 +123,8 @@ class Duplicates:
                 self._hashes[stored.object] = stored
                 if stored.status == "hashed" and (old is None or old.status != "hashed"):
                     self._add(stored)
+                    self._similar.clear()  # a new hash may match anything cached
+                    self._generation += 1
 
     def _add(self, stored: StoredHash) -> None:
         key = self._numbers.setdefault(stored.object, len(self._objects))
@@ -138,8 +142,21 @@ class Duplicates:
         return self._hashes.get(obj)
 
     def similar(self, obj: str) -> dict[str, tuple[int | None, float | None]]:
-        """Objects that match ``obj``: object -> (distance, percent)."""
+        """Objects that match ``obj``: object -> (distance, percent) (kept until the next
+        new hash, so a view shown again is not searched again)."""
         stored = self.hash_of(obj)
+        cached = self._similar.get(obj)
+        if cached is not None:
+            return cached
+        generation = self._generation
+        found = self._search(obj, stored)
+        with self._lock:
+            if generation == self._generation:
+                self._similar[obj] = found
+        return found
+
+    def _search(self, obj: str,
+                stored: StoredHash | None) -> dict[str, tuple[int | None, float | None]]:
         found: dict[str, tuple[int | None, float | None]] = {}
         if stored is None or stored.status != "hashed":
             return found
