@@ -130,8 +130,52 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 @dataclass
 class Site:
     http: str
-    https: str
+    https: str  # a self-signed certificate
     cert_sha256: str
+    https_ca: str  # a certificate issued by a test CA (trusted when ca_file is)
+    ca_file: Path
+    ca_sha256: str
+    leaf_sha256: str
+
+
+def _ca_signed(folder: Path) -> tuple[Path, Path, Path, str, str]:
+    """A test CA and a certificate for localhost that it issued."""
+    now = dt.datetime.now(dt.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Svidok Test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name).issuer_name(ca_name).public_key(ca_key.public_key())
+        .serial_number(1).not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), True)
+        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False,
+                                     False), True)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    leaf = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "localhost")]))
+        .issuer_name(ca_name).public_key(key.public_key())
+        .serial_number(0xC0FFEE).not_valid_before(now - dt.timedelta(days=1))
+        .not_valid_after(now + dt.timedelta(days=30))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("localhost")]), False)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), True)
+        .add_extension(x509.ExtendedKeyUsage([x509.oid.ExtendedKeyUsageOID.SERVER_AUTH]), False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()),
+                       False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    pem = serialization.Encoding.PEM
+    ca_path, cert_path, key_path = folder / "ca.pem", folder / "leaf.pem", folder / "leaf.key"
+    ca_path.write_bytes(ca.public_bytes(pem))
+    cert_path.write_bytes(leaf.public_bytes(pem))
+    key_path.write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return (ca_path, cert_path, key_path, ca.fingerprint(hashes.SHA256()).hex(),
+            leaf.fingerprint(hashes.SHA256()).hex())
 
 
 def _self_signed(folder: Path) -> tuple[Path, Path, str]:
@@ -158,16 +202,21 @@ def _self_signed(folder: Path) -> tuple[Path, Path, str]:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     plain = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
     secure = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-    cert, key, sha = _self_signed(tmp_path_factory.mktemp("tls"))
-    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-    ctx.load_cert_chain(cert, key)
-    secure.socket = ctx.wrap_socket(secure.socket, server_side=True)
-    for srv in (plain, secure):
+    issued = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key, sha = _self_signed(folder)
+    ca, leaf, leaf_key, ca_sha, leaf_sha = _ca_signed(folder)
+    for srv, (c, k) in ((secure, (cert, key)), (issued, (leaf, leaf_key))):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+        ctx.load_cert_chain(c, k)
+        srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
+    for srv in (plain, secure, issued):
         srv.daemon_threads = True
         threading.Thread(target=srv.serve_forever, daemon=True).start()
     yield Site(f"http://127.0.0.1:{plain.server_port}",
-               f"https://localhost:{secure.server_port}", sha)
-    for srv in (plain, secure):
+               f"https://localhost:{secure.server_port}", sha,
+               f"https://localhost:{issued.server_port}", ca, ca_sha, leaf_sha)
+    for srv in (plain, secure, issued):
         srv.shutdown()
         srv.server_close()
 

@@ -200,7 +200,26 @@ def test_https_with_an_untrusted_certificate(
     tls = entry["tls"]
     assert isinstance(tls, dict) and tls["sha256"] == site.cert_sha256
     assert tls["trusted"] is False and tls["tls_version"]
+    chain = tls["chain"]
+    assert isinstance(chain, list) and [c["sha256"] for c in chain] == [site.cert_sha256]
     validate_wacz(_wacz_of(home, report.objects, tmp_path))
+
+
+def test_https_with_a_trusted_certificate_records_the_verified_chain(
+    case_home: tuple[Home, str], site: Site, chromium: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home, case_id = case_home
+    monkeypatch.setenv("SSL_CERT_FILE", str(site.ca_file))  # OpenSSL's default trust store
+    report = capture(home, site.https_ca + "/", _options(case_id, chromium), OPERATOR)
+    cert = report.fetched.certificate
+    assert cert is not None and cert.trusted and cert.error is None
+    assert (cert.sha256, cert.serial, cert.issuer) == (site.leaf_sha256, "c0ffee",
+                                                      "CN=Svidok Test CA")
+    assert [c["sha256"] for c in cert.chain] == [site.leaf_sha256, site.ca_sha256]
+    (entry,) = _capture_entries(home)
+    tls = entry["tls"]
+    assert isinstance(tls, dict) and tls["trusted"] is True
+    assert len(tls["chain"]) == 2  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(

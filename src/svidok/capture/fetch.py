@@ -9,6 +9,7 @@ status line, headers and, for HTTPS, the server's leaf certificate from the conn
 
 from __future__ import annotations
 
+import _ssl
 import hashlib
 import ipaddress
 import socket
@@ -23,6 +24,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 
 from svidok.errors import CaptureError
+from svidok.ledger.entries import JSONValue
 
 MAX_URL = 8192
 _CHUNK = 1 << 16
@@ -64,9 +66,11 @@ class Certificate:
     error: str | None
     tls_version: str | None
     cipher: str | None
+    chain: tuple[dict[str, str], ...] = ()  # as the server sent it (or as verified), leaf first
 
-    def to_json(self) -> dict[str, str | bool | None]:
+    def to_json(self) -> dict[str, JSONValue]:
         return {
+            "chain": [dict(c) for c in self.chain],
             "subject": self.subject,
             "issuer": self.issuer,
             "serial": self.serial,
@@ -143,20 +147,47 @@ def _refuse_address(address: str, host: str) -> None:
         raise CaptureError(f"{host} resolves to a private or reserved address ({ip}): refused")
 
 
-def _certificate(der: bytes, trusted: bool, error: str | None, sock: ssl.SSLSocket) -> Certificate:
+def _described(der: bytes) -> dict[str, str]:
     cert = x509.load_der_x509_certificate(der)
+    return {
+        "subject": cert.subject.rfc4514_string(),
+        "issuer": cert.issuer.rfc4514_string(),
+        "serial": format(cert.serial_number, "x"),
+        "not_before": cert.not_valid_before_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "not_after": cert.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "sha256": cert.fingerprint(hashes.SHA256()).hex(),
+    }
+
+
+def _chain(sock: ssl.SSLSocket, trusted: bool) -> list[bytes]:
+    """The chain, leaf first: the verified one when trusted, else the one the server sent.
+    Python 3.11 has it only through the private ``_sslobj`` (public from 3.13); without it,
+    nothing (the leaf is still recorded)."""
+    obj = getattr(sock, "_sslobj", None)
+    getter = getattr(obj, "get_verified_chain" if trusted else "get_unverified_chain", None)
+    if getter is None:
+        return []
+    try:
+        return [c.public_bytes(_ssl.ENCODING_DER) for c in getter() or []]
+    except (ssl.SSLError, ValueError, AttributeError):
+        return []
+
+
+def _certificate(der: bytes, trusted: bool, error: str | None, sock: ssl.SSLSocket) -> Certificate:
+    leaf = _described(der)
     cipher = sock.cipher()
     return Certificate(
-        subject=cert.subject.rfc4514_string(),
-        issuer=cert.issuer.rfc4514_string(),
-        serial=format(cert.serial_number, "x"),
-        not_before=cert.not_valid_before_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        not_after=cert.not_valid_after_utc.strftime("%Y-%m-%dT%H:%M:%SZ"),
-        sha256=cert.fingerprint(hashes.SHA256()).hex(),
+        subject=leaf["subject"],
+        issuer=leaf["issuer"],
+        serial=leaf["serial"],
+        not_before=leaf["not_before"],
+        not_after=leaf["not_after"],
+        sha256=leaf["sha256"],
         trusted=trusted,
         error=error,
         tls_version=sock.version(),
         cipher=cipher[0] if cipher else None,
+        chain=tuple(_described(c) for c in _chain(sock, trusted)),
     )
 
 

@@ -231,7 +231,7 @@ def _entry(
         "started": format_time(datetime.fromtimestamp(f.started, UTC)),
         "ended": format_time(datetime.fromtimestamp(f.ended, UTC)),
         "rendered": f.rendered,
-        "tls": f.certificate.to_json() if f.certificate else None,  # type: ignore[dict-item]
+        "tls": f.certificate.to_json() if f.certificate else None,
         "user_agent": f.user_agent,
         "tools": {
             "svidok": __version__,
