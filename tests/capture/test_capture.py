@@ -106,7 +106,12 @@ def test_a_page_with_images_video_css_and_js(
     assert {o["object"] for o in entry["objects"]} == {  # type: ignore[union-attr]
         o.object_id for o in report.objects}
     assert entry["started"] < entry["ended"]  # type: ignore[operator]
-    # every object is accounted for: acquisitions name the URL as their source
+    from svidok.cases.service import open_casework
+
+    activity = open_casework(home).activity(OPERATOR, case_id, limit=100)
+    assert "capture" in {h.type for h in activity}  # in the case's recent activity
+    # every object is accounted for: acquisitions name the URL as their source; the
+    # catalog equals a fresh projection of the ledger
     assert verify(home).ok
     with home.catalog.engine.connect() as conn:
         from sqlalchemy import select

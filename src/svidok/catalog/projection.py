@@ -62,6 +62,8 @@ def apply(conn: Connection, batch: Sequence[Entry]) -> None:
         case_id, record_id = (
             casework.scope(e) if e.type in casework.CASEWORK_TYPES else analysis.scope(e)
         )
+        if e.type == "capture":  # a web capture shows in its case's activity
+            case_id = str(d["case"])
         rows["entries"].append(
             {
                 "idx": e.index,
