@@ -47,8 +47,11 @@ def search_command(
                       status=status, tag=tag, grade=grade)
     with _home(home) as h, h.catalog.engine.connect() as conn:
         results = search(conn, _operator(), query, filters, limit=limit)
-    lines = [f"{results.total} found" + (f", first {len(results.hits)}"
-                                         if results.total > len(results.hits) else "")]
+    found = (f"more than {results.total} found (the best of the newest {results.total} "
+             "shown; add words or filters to narrow)" if results.more
+             else f"{results.total} found")
+    lines = [found + (f", first {len(results.hits)}"
+                      if results.total > len(results.hits) else "")]
     for hit in results.hits:
         marked = "".join(f"[{seg.text}]" if seg.match else seg.text for seg in hit.snippet)
         lines.append(f"{hit.case_reference}  {hit.kind}  {hit.record}  {hit.label}")

@@ -222,6 +222,9 @@ def test_the_index_follows_changes_and_rebuild(tmp_path: Path) -> None:
         assert _keys(key, "Kharkiv") == {"source"}
         assert _keys(key, "Chuhuiv") == {"kharkiv"}
         assert _keys(key, "moved") == {"kharkiv"}
+        w.work.assess(w.owner, w.case, w.ids["irpin"], "in review", "coordinates checked")
+        assert _keys(key, "", Filters(status="in review")) == {"irpin"}
+        assert _keys(key, "Irpin", Filters(status="unverified")) == {"photo"}
         w.work.update(w.owner, w.case, w.ids["witness"], {"legal_name": "Прихований Свідок"})
         assert _keys(key, "Prykhovanyi", actor=OPERATOR) == set()
         before = {q: _keys(key, q, actor=OPERATOR) for q, _e in CROSS_SCRIPT}
@@ -252,3 +255,17 @@ def test_a_tampered_index_is_made_right_by_rebuild(tmp_path: Path) -> None:
         rebuild(home)
         assert _keys(key, "planted") == set()
         assert _keys(key, "Bucha") == {"bucha", "yablunska"}
+
+
+def test_many_matches_rank_the_newest_window_and_say_so(
+    world: tuple[Home, World], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import svidok.search.service as service
+
+    home, w = world
+    monkeypatch.setattr(service, "WINDOW", 3)
+    found = _find(home, w.viewer, "", Filters(kind="place"))
+    assert found.more and found.total == 3 and len(found.hits) == 3
+    newest = [w.ids[k] for k in ("yahidne_place", "kharkiv", "mariupol")]
+    assert [h.record for h in found.hits] == newest
+    assert not _find(home, w.viewer, "Bucha").more

@@ -266,9 +266,21 @@ search_docs = Table(  # one per record: its indexed terms and the text snippets 
     Column("id", Integer, primary_key=True),  # FTS5 rowid (SQLite)
     Column("record_id", _UUID, nullable=False, unique=True),
     Column("case_id", _UUID, nullable=False, index=True),
+    # the record's columns that searches filter on, copied here so that a search reads
+    # one table (see records)
+    Column("kind", String(16), nullable=False),
+    Column("subkind", String(32), nullable=True),
+    Column("status", String(32), nullable=True),
+    Column("assessment", String(16), nullable=False),
+    Column("grade", String(4), nullable=True),
+    Column("time_start", String(40), nullable=True),
+    Column("time_end", String(40), nullable=True),
+    Column("lat", Float, nullable=True),
+    Column("lon", Float, nullable=True),
     Column("body", Text, nullable=False),  # the terms, space-separated (svidok.search)
     Column("display", Text, nullable=False),  # the text as written, for snippets
     Column("vec", Text, nullable=True),  # PostgreSQL: the terms as a tsvector literal
+    Index("ix_search_docs_lat_lon", "lat", "lon"),
 )
 
 search_texts = Table(  # text extracted from an original, by the text derivative's object id

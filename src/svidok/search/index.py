@@ -100,6 +100,13 @@ def tsvector_literal(terms: Sequence[str]) -> str:
     return " ".join(f"'{t}':{','.join(p)}" for t, p in positions.items())
 
 
+_COPIED = (
+    s.records.c.kind, s.records.c.subkind, s.records.c.status, s.records.c.assessment,
+    s.records.c.grade, s.records.c.time_start, s.records.c.time_end, s.records.c.lat,
+    s.records.c.lon,
+)
+
+
 def refresh(conn: Connection, records: Iterable[str]) -> None:
     """Make the index rows of ``records`` again from the catalog."""
     ids = sorted(set(records))
@@ -108,7 +115,8 @@ def refresh(conn: Connection, records: Iterable[str]) -> None:
     for i in range(0, len(ids), _CHUNK):
         chunk = ids[i : i + _CHUNK]
         rows = conn.execute(
-            select(r.id, r.case_id, r.kind, r.label, r.object_id, r.doc).where(r.id.in_(chunk))
+            select(r.id, r.case_id, r.label, r.object_id, r.doc, *_COPIED)
+            .where(r.id.in_(chunk))
         ).all()
         have = {
             str(row.record_id): int(row.id)
@@ -124,6 +132,7 @@ def refresh(conn: Connection, records: Iterable[str]) -> None:
             terms = body(display)
             values = {
                 "case_id": row.case_id,
+                **{col.name: getattr(row, col.name) for col in _COPIED},
                 "body": " ".join(terms),
                 "display": display,
                 "vec": tsvector_literal(terms) if postgres else None,
@@ -156,7 +165,7 @@ def after_entries(conn: Connection, batch: Sequence[Entry]) -> None:
     records: set[str] = set()
     objects: set[str] = set()
     for e in batch:
-        if e.type in ("record.create", "record.update"):
+        if e.type in ("record.create", "record.update", "assessment"):
             records.add(str(e.data["record"]))
         elif e.type == "derivative" and e.data.get("kind") == TEXT_KIND:
             objects.add(str(e.data["source"]))

@@ -17,7 +17,6 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     and_,
-    asc,
     bindparam,
     cast,
     column,
@@ -38,6 +37,8 @@ from svidok.search.query import parse
 from svidok.search.snippet import Segment, snippet
 
 MAX_LIMIT = 200
+#: Most matches ranked for one query: the newest (last indexed) when more match.
+WINDOW = 1000
 EARTH_KM = 6371.0088
 MAX_RADIUS_KM = 20_000.0
 _INSTANT = re.compile(
@@ -96,13 +97,15 @@ class Hit:
 class Results:
     query: str
     hits: tuple[Hit, ...]
-    total: int
+    total: int  # at most WINDOW
+    more: bool  # more than WINDOW records match: the newest WINDOW were ranked
     limit: int
     offset: int
 
     def to_json(self) -> dict[str, Any]:
-        return {"query": self.query, "total": self.total, "limit": self.limit,
-                "offset": self.offset, "hits": [h.to_json() for h in self.hits]}
+        return {"query": self.query, "total": self.total, "more": self.more,
+                "limit": self.limit, "offset": self.offset,
+                "hits": [h.to_json() for h in self.hits]}
 
 
 def _instant(value: str, what: str) -> str:
@@ -158,7 +161,7 @@ def visible_cases(conn: Connection, actor: Actor) -> list[str] | None:
 
 
 def _where(conn: Connection, actor: Actor, f: Filters) -> list[ColumnElement[bool]]:
-    r, sd = s.records.c, s.search_docs.c
+    sd = s.search_docs.c
     clauses: list[ColumnElement[bool]] = []
     cases = visible_cases(conn, actor)
     if f.case is not None:
@@ -170,19 +173,19 @@ def _where(conn: Connection, actor: Actor, f: Filters) -> list[ColumnElement[boo
         clauses.append(sd.case_id.in_(cases))
     if f.kind is not None:
         kind = f.kind.strip().lower()
-        clauses.append(r.kind == kind if kind in KINDS else r.subkind == kind)
+        clauses.append(sd.kind == kind if kind in KINDS else sd.subkind == kind)
     if f.status is not None:
         status = f.status.strip().lower()
-        clauses.append(or_(r.status == status, r.assessment == status))
+        clauses.append(or_(sd.status == status, sd.assessment == status))
     if f.grade is not None:
-        clauses.append(r.grade == f.grade.strip().upper())
+        clauses.append(sd.grade == f.grade.strip().upper())
     if f.tag is not None:
         t = s.record_tags.c
-        clauses.append(exists().where(t.record_id == r.id, t.tag == f.tag.strip()))
+        clauses.append(exists().where(t.record_id == sd.record_id, t.tag == f.tag.strip()))
     if f.date_from is not None:
-        clauses.append(r.time_end >= _instant(f.date_from, "from"))
+        clauses.append(sd.time_end >= _instant(f.date_from, "from"))
     if f.date_to is not None:
-        clauses.append(r.time_start <= _instant(f.date_to, "to") + "~")
+        clauses.append(sd.time_start <= _instant(f.date_to, "to") + "~")
     if f.near is not None and f.radius_km is not None:
         clauses.append(_within(f.near, f.radius_km))
     return clauses
@@ -190,7 +193,7 @@ def _where(conn: Connection, actor: Actor, f: Filters) -> list[ColumnElement[boo
 
 def _within(near: tuple[float, float], km: float) -> ColumnElement[bool]:
     """A bounding box (uses plain comparisons), then the haversine distance."""
-    r = s.records.c
+    r = s.search_docs.c
     lat0, lon0 = near
     dlat = math.degrees(km / EARTH_KM)
     box: list[ColumnElement[bool]] = [r.lat.between(lat0 - dlat, lat0 + dlat)]
@@ -208,53 +211,72 @@ def _within(near: tuple[float, float], km: float) -> ColumnElement[bool]:
 
 def search(conn: Connection, actor: Actor, query: str, filters: Filters = Filters(),
            *, limit: int = 20, offset: int = 0) -> Results:
-    """The records matching ``query`` and ``filters`` that the actor may read, best first.
-    An empty query lists the records matching the filters (at least one is needed)."""
+    """The records matching ``query`` and ``filters`` that the actor may read, best first
+    (of the newest :data:`WINDOW` matches when more match: ``Results.more``). An empty query
+    lists the records matching the filters, newest first (at least one filter is needed)."""
     if not 1 <= limit <= MAX_LIMIT:
         raise SearchError(f"limit must be between 1 and {MAX_LIMIT}")
-    if offset < 0 or offset > 100_000:
-        raise SearchError("offset must be between 0 and 100000")
+    if not 0 <= offset < WINDOW:
+        raise SearchError(f"offset must be between 0 and {WINDOW - 1}")
     parsed = parse(query)
     check_filters(filters)
     if not parsed and not filters:
         raise SearchError("type a word to search for, or choose a filter")
     r, sd, c = s.records.c, s.search_docs.c, s.cases.c
     clauses = _where(conn, actor, filters)
-    source = s.search_docs.join(s.records, r.id == sd.record_id).join(
-        s.cases, c.id == sd.case_id)
+    source: Any = s.search_docs
     score: ColumnElement[Any] = literal_column("0.0")
-    order: list[Any] = [asc(r.label), asc(r.id)]
+    newest: ColumnElement[Any] = sd.id.desc()
     params: dict[str, str] = {}
     if parsed:
         if conn.dialect.name == "sqlite":
             fts = table("search_fts", column("rowid"))
-            source = source.join(fts, fts.c.rowid == sd.id)
+            source = fts.join(s.search_docs, sd.id == fts.c.rowid)
             clauses.append(literal_column("search_fts").bool_op("MATCH")(bindparam("match")))
             params["match"] = parsed.fts5()
             score = -func.bm25(literal_column("search_fts"))
+            newest = fts.c.rowid.desc()
         else:
             vec = cast(sd.vec, TSVECTOR)
             tsq = cast(bindparam("match"), TSQUERY)
             clauses.append(vec.bool_op("@@")(tsq))
             params["match"] = parsed.tsquery()
             score = func.ts_rank_cd(vec, tsq)
-        order = [score.desc(), asc(r.id)]
-    columns = [r.id, r.case_id, c.reference, r.kind, r.subkind, r.label, r.status,
-               r.assessment, r.time_start, r.lat, r.lon, sd.display, score.label("score")]
-    base = select(*columns).select_from(source).where(*clauses)
-    total = conn.execute(
-        select(func.count()).select_from(
-            select(sd.id).select_from(source).where(*clauses).subquery()), params
-    ).scalar_one()
-    rows = conn.execute(base.order_by(*order).limit(limit).offset(offset), params).all()
+    # The newest WINDOW matches (one more, to know there are more), ranked here: the cost
+    # of a query stays bounded however many records match. Without words: newest first.
+    window = [
+        (int(row.id), str(row.record_id), float(row.score or 0.0))
+        for row in conn.execute(
+            select(sd.id, sd.record_id, score.label("score"))
+            .select_from(source).where(*clauses).order_by(newest).limit(WINDOW + 1),
+            params,
+        )
+    ]
+    more = len(window) > WINDOW
+    window = window[:WINDOW]
+    if parsed:
+        window.sort(key=lambda w: (-w[2], w[1]))
+    page = window[offset : offset + limit]
+    rows = {
+        int(row.doc): row
+        for row in conn.execute(
+            select(sd.id.label("doc"), r.id, r.case_id, c.reference, r.kind, r.subkind,
+                   r.label, r.status, r.assessment, r.time_start, r.lat, r.lon, sd.display)
+            .select_from(s.search_docs.join(s.records, r.id == sd.record_id)
+                         .join(s.cases, c.id == r.case_id))
+            .where(sd.id.in_([w[0] for w in page]))
+        )
+    } if page else {}
     matchers = parsed.matchers()
     hits = tuple(
         Hit(record=str(row.id), case=str(row.case_id), case_reference=str(row.reference),
             kind=str(row.kind), subkind=row.subkind, label=str(row.label), status=row.status,
             assessment=str(row.assessment), time_start=row.time_start,
-            lat=row.lat, lon=row.lon, score=round(float(row.score or 0.0), 6),
+            lat=row.lat, lon=row.lon, score=round(w[2], 6),
             snippet=snippet(str(row.display), matchers))
-        for row in rows
+        for w in page
+        if (row := rows.get(w[0])) is not None
     )
-    return Results(query=query, hits=hits, total=int(total), limit=limit, offset=offset)
+    return Results(query=query, hits=hits, total=len(window), more=more, limit=limit,
+                   offset=offset)
 

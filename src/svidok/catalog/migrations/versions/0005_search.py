@@ -46,6 +46,15 @@ def upgrade() -> None:
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("record_id", sa.String(length=36), nullable=False),
         sa.Column("case_id", sa.String(length=36), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.Column("subkind", sa.String(length=32), nullable=True),
+        sa.Column("status", sa.String(length=32), nullable=True),
+        sa.Column("assessment", sa.String(length=16), nullable=False),
+        sa.Column("grade", sa.String(length=4), nullable=True),
+        sa.Column("time_start", sa.String(length=40), nullable=True),
+        sa.Column("time_end", sa.String(length=40), nullable=True),
+        sa.Column("lat", sa.Float(), nullable=True),
+        sa.Column("lon", sa.Float(), nullable=True),
         sa.Column("body", sa.Text(), nullable=False),
         sa.Column("display", sa.Text(), nullable=False),
         sa.Column("vec", sa.Text(), nullable=True),
@@ -53,6 +62,7 @@ def upgrade() -> None:
         sa.UniqueConstraint("record_id"),
     )
     op.create_index("ix_search_docs_case_id", "search_docs", ["case_id"])
+    op.create_index("ix_search_docs_lat_lon", "search_docs", ["lat", "lon"])
     op.create_table(
         "search_texts",
         sa.Column("object_id", sa.String(length=80), nullable=False),
@@ -69,5 +79,6 @@ def downgrade() -> None:
     for statement in _SQLITE_DOWN if dialect == "sqlite" else _PG_DOWN:
         op.execute(statement)
     op.drop_table("search_texts")
+    op.drop_index("ix_search_docs_lat_lon", table_name="search_docs")
     op.drop_index("ix_search_docs_case_id", table_name="search_docs")
     op.drop_table("search_docs")
