@@ -106,6 +106,9 @@ def test_a_page_with_images_video_css_and_js(
     assert {o["object"] for o in entry["objects"]} == {  # type: ignore[union-attr]
         o.object_id for o in report.objects}
     assert entry["started"] < entry["ended"]  # type: ignore[operator]
+    agent = str(entry["user_agent"])
+    assert f"Chrome/{tools['chromium']}" in agent
+    assert "Headless" not in agent and "Svidok" not in agent  # the site cannot tell
     from svidok.cases.service import open_casework
 
     activity = open_casework(home).activity(OPERATOR, case_id, limit=100)

@@ -91,12 +91,12 @@ def _extension(media_type: str) -> str:
 
 
 class _Session:
-    def __init__(self, url: str, limits: Limits, folder: Path, user_agent: str) -> None:
+    def __init__(self, url: str, limits: Limits, folder: Path, user_agent: str | None) -> None:
         self.url = url
         self.limits = limits
         self.folder = folder
         self.started = time.time()
-        self.fetcher = Fetcher(limits, user_agent, time.monotonic() + limits.timeout)
+        self.fetcher = Fetcher(limits, user_agent or "", time.monotonic() + limits.timeout)
         self.warc = WarcLog(folder / "data.warc.gz", _software())
         self.exchanges: list[Exchange] = []
         self.main: list[Exchange] = []  # the main document's hops, in order
@@ -105,6 +105,17 @@ class _Session:
         self.next_url: str | None = None  # where the page's last response redirects to
 
     def handle(self, route: Any, request: Any) -> None:
+        """Every request of the browser; nothing may escape from here (Playwright would
+        only log it, and the page would wait for an answer until the timeout)."""
+        try:
+            self._handle(route, request)
+        except Exception as exc:
+            if self.failure is None:
+                self.failure = f"cannot fetch {_short(request.url)}: {type(exc).__name__}: {exc}"
+            with contextlib.suppress(Exception):
+                route.abort()
+
+    def _handle(self, route: Any, request: Any) -> None:
         if self.failure is not None:
             route.abort()
             return
@@ -174,9 +185,11 @@ def _short(url: str) -> str:
 
 
 def load(
-    url: str, limits: Limits, folder: Path, *, chromium: str, user_agent: str
+    url: str, limits: Limits, folder: Path, *, chromium: str, user_agent: str | None = None
 ) -> Fetched:
-    """Capture ``url`` into ``folder`` (empty, private to this capture)."""
+    """Capture ``url`` into ``folder`` (empty, private to this capture). ``user_agent``
+    None: that of desktop Chrome of the same version (headless Chromium's own says
+    "HeadlessChrome"; nothing in it names Svidok)."""
     from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import sync_playwright
 
@@ -202,6 +215,11 @@ def load(
 
 
 def _run(s: _Session, browser: Any, error: type[Exception]) -> Fetched:
+    if not s.fetcher.user_agent:
+        s.fetcher.user_agent = (
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+            f"Chrome/{browser.version} Safari/537.36"
+        )
     context = browser.new_context(
         user_agent=s.fetcher.user_agent,
         service_workers="block",

@@ -53,7 +53,7 @@ class CaptureOptions:
     note: str | None = None
     limits: Limits = field(default_factory=Limits)
     chromium: str = DEFAULT_CHROMIUM
-    user_agent: str | None = None  # None: Chromium's own, marked headless
+    user_agent: str | None = None  # None: desktop Chrome's, of the same version
 
     def __post_init__(self) -> None:
         for name in ("case", "collector"):
@@ -166,7 +166,7 @@ def capture(
             options.limits,
             folder,
             chromium=options.chromium,
-            user_agent=options.user_agent or _default_agent(),
+            user_agent=options.user_agent,
         )
         # ingest commits on its own thread (it takes the ledger lock there), so the capture
         # entry follows in a second hold of the lock
@@ -180,13 +180,6 @@ def capture(
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     return CaptureReport(entry.index, case_id, fetched, stored, items)
-
-
-def _default_agent() -> str:
-    return (
-        "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-        f"Chrome/140.0.0.0 Safari/537.36 Svidok/{__version__}"
-    )
 
 
 def _ingest(
