@@ -124,6 +124,25 @@ def test_a_page_with_images_video_css_and_js(
     assert sources == {site.http + "/"}
 
 
+def test_a_captured_home_passes_the_independent_verifier(
+    case_home: tuple[Home, str], site: Site, chromium: str
+) -> None:
+    """examples/independent_verify.py (no Svidok code) accounts for every object a capture
+    stored, and knows the capture entry."""
+    import subprocess
+    import sys
+
+    home, case_id = case_home
+    capture(home, site.http + "/", _options(case_id, chromium), OPERATOR)
+    path = home.path
+    home.close()
+    script = Path(__file__).resolve().parents[2] / "examples" / "independent_verify.py"
+    run = subprocess.run([sys.executable, str(script), str(path)], capture_output=True,
+                         text=True, timeout=300, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert run.stdout.rstrip().endswith("OK") and "store: 8 objects" in run.stdout
+
+
 def test_a_redirect_chain_is_followed_and_recorded(
     case_home: tuple[Home, str], site: Site, chromium: str
 ) -> None:
