@@ -62,7 +62,8 @@ def build(home: Home) -> World:
     add("yablunska", "incident", {
         "title": "Killings on Yablunska Street, Bucha",
         "description": "Bodies of civilians found on Yablunska Street after the withdrawal.",
-        "time": {"start": "2022-04-01", "precision": "day"}, "tags": ["killing"]})
+        "time": {"start": "2022-04-01", "precision": "day"}, "tags": ["killing"],
+        "places": [ids["bucha"]]})
     add("witness", "person", {
         "names": [{"value": "Свідок В'ячеслав", "script": "Cyrl", "kind": "pseudonym"}],
         "description": "Бачив колону техніки на вулиці Яблунській. Пам’ять ясна.",

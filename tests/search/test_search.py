@@ -128,8 +128,9 @@ FILTERS = [
     (Filters(kind="place"), "ir*", {"irpin"}),
     (Filters(kind="item"), "ir*", {"photo"}),
     (Filters(kind="photo"), "", {"photo"}),
-    (Filters(near=(50.54, 30.22), radius_km=5), "", {"bucha", "irpin", "hostomel", "photo"}),
-    (Filters(near=(50.54, 30.22), radius_km=2), "", {"bucha"}),
+    (Filters(near=(50.54, 30.22), radius_km=5), "",
+     {"bucha", "irpin", "hostomel", "photo", "yablunska"}),  # an incident by its place
+    (Filters(near=(50.54, 30.22), radius_km=2), "", {"bucha", "yablunska"}),
     (Filters(near=(50.54, 30.22), radius_km=5, kind="place"), "Irpin", {"irpin"}),
     (Filters(near=(49.99, 36.23), radius_km=200), "", {"kharkiv", "izium"}),
     (Filters(date_from="2022-03-01", date_to="2022-03-10"), "", {"yahidne", "photo"}),

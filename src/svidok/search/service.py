@@ -191,22 +191,34 @@ def _where(conn: Connection, actor: Actor, f: Filters) -> list[ColumnElement[boo
     return clauses
 
 
-def _within(near: tuple[float, float], km: float) -> ColumnElement[bool]:
-    """A bounding box (uses plain comparisons), then the haversine distance."""
-    r = s.search_docs.c
+def _circle(lat: Any, lon: Any, near: tuple[float, float], km: float) -> ColumnElement[bool]:
+    """``(lat, lon)`` within ``km`` of ``near``: a bounding box (plain comparisons that an
+    index can serve), then the haversine distance."""
     lat0, lon0 = near
     dlat = math.degrees(km / EARTH_KM)
-    box: list[ColumnElement[bool]] = [r.lat.between(lat0 - dlat, lat0 + dlat)]
+    box: list[ColumnElement[bool]] = [lat.between(lat0 - dlat, lat0 + dlat)]
     coslat = math.cos(math.radians(min(89.999, abs(lat0) + dlat)))
     if abs(lat0) + dlat < 90 and coslat > 0:
         dlon = math.degrees(km / (EARTH_KM * coslat))
         if dlon < 180 and lon0 - dlon >= -180 and lon0 + dlon <= 180:
-            box.append(r.lon.between(lon0 - dlon, lon0 + dlon))
-    hav = (func.power(func.sin(func.radians(r.lat - lat0) / 2), 2)
-           + math.cos(math.radians(lat0)) * func.cos(func.radians(r.lat))
-           * func.power(func.sin(func.radians(r.lon - lon0) / 2), 2))
+            box.append(lon.between(lon0 - dlon, lon0 + dlon))
+    hav = (func.power(func.sin(func.radians(lat - lat0) / 2), 2)
+           + math.cos(math.radians(lat0)) * func.cos(func.radians(lat))
+           * func.power(func.sin(func.radians(lon - lon0) / 2), 2))
     limit = math.sin(min(math.pi / 2, km / EARTH_KM / 2)) ** 2
     return and_(*box, hav <= limit)
+
+
+def _within(near: tuple[float, float], km: float) -> ColumnElement[bool]:
+    """The record's own point in the circle, or one of the places it names (an incident's
+    places, an item's place)."""
+    sd, rp, pl = s.search_docs.c, s.record_places.c, s.records.c
+    named = (
+        select(rp.record_id)
+        .join(s.records, pl.id == rp.place_id)
+        .where(rp.record_id == sd.record_id, _circle(pl.lat, pl.lon, near, km))
+    )
+    return or_(_circle(sd.lat, sd.lon, near, km), exists(named))
 
 
 def search(conn: Connection, actor: Actor, query: str, filters: Filters = Filters(),
