@@ -98,23 +98,44 @@ class HashIndex:
         if not len(keys) or not hashes:
             return best
         queries = pack(hashes)
-        for query in queries:
-            rows: list[npt.NDArray[np.int64]] = []
-            if indexed:
-                qchunks = _chunks(query.reshape(1, 4))[0]
-                for j in range(CHUNKS):
-                    probes = qchunks[j] ^ _FLIPS
-                    lo = np.searchsorted(table[j], probes, side="left")
-                    hi = np.searchsorted(table[j], probes, side="right")
-                    rows.extend(order[j][a:b] for a, b in zip(lo, hi, strict=True) if b > a)
-            candidates = np.unique(np.concatenate(rows)) if rows else np.zeros(0, np.int64)
-            tail = np.arange(indexed, len(keys), dtype=np.int64)
-            candidates = np.concatenate([candidates, tail])
-            if not len(candidates):
-                continue
-            dist = np.bitwise_count(packed[candidates] ^ query).sum(axis=1, dtype=np.int64)
-            for row, d in zip(candidates[dist <= radius], dist[dist <= radius], strict=True):
-                key = int(keys[row])
-                if key not in best or d < best[key]:
-                    best[key] = int(d)
+        rows_parts: list[npt.NDArray[np.int64]] = []
+        qids_parts: list[npt.NDArray[np.int64]] = []
+        tail = np.arange(indexed, len(keys), dtype=np.int64)
+        if len(tail):  # every query against the unsorted tail
+            rows_parts.append(np.tile(tail, len(queries)))
+            qids_parts.append(np.repeat(np.arange(len(queries), dtype=np.int64), len(tail)))
+        if indexed:
+            qchunks = _chunks(queries)  # (q, 16)
+            owner = np.repeat(np.arange(len(queries), dtype=np.int64), len(_FLIPS))
+            for j in range(CHUNKS):
+                probes = (qchunks[:, j, None] ^ _FLIPS[None, :]).ravel()
+                lo = np.searchsorted(table[j], probes, side="left")
+                hi = np.searchsorted(table[j], probes, side="right")
+                positions, which = _ranges(lo, hi, owner)
+                rows_parts.append(order[j][positions])
+                qids_parts.append(which)
+        if not rows_parts:
+            return best
+        rows, qids = np.concatenate(rows_parts), np.concatenate(qids_parts)
+        # each candidate against the query that found it (a pair found twice: same answer)
+        dist = np.bitwise_count(packed[rows] ^ queries[qids]).sum(axis=1, dtype=np.int64)
+        near = dist <= radius
+        for row, d in zip(rows[near].tolist(), dist[near].tolist(), strict=True):
+            key = int(keys[row])
+            if key not in best or d < best[key]:
+                best[key] = d
         return best
+
+
+def _ranges(
+    lo: npt.NDArray[np.intp], hi: npt.NDArray[np.intp], owner: npt.NDArray[np.int64]
+) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+    """The positions lo[i] .. hi[i]-1 of every range, concatenated (vectorised), and for
+    each position the ``owner`` of its range."""
+    lengths = (hi - lo).astype(np.int64)
+    keep = lengths > 0
+    starts, lengths, owners = lo[keep].astype(np.int64), lengths[keep], owner[keep]
+    offsets = np.cumsum(lengths) - lengths
+    positions = np.arange(int(lengths.sum()), dtype=np.int64) + np.repeat(starts - offsets,
+                                                                          lengths)
+    return positions, np.repeat(owners, lengths)
