@@ -1,5 +1,5 @@
 """Fixtures of the web-capture tests (defined in capture_kit)."""
 
-from capture_kit import case_home, chromium, site
+from capture.capture_kit import case_home, chromium, site
 
 __all__ = ["case_home", "chromium", "site"]

@@ -8,7 +8,9 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from capture_kit import (
+from typer.testing import CliRunner
+
+from capture.capture_kit import (
     AUDIO,
     OPERATOR,
     PDF,
@@ -19,8 +21,6 @@ from capture_kit import (
     validate_wacz,
     warc_records,
 )
-from typer.testing import CliRunner
-
 from svidok.capture import CaptureOptions, Limits, capture
 from svidok.capture.fetch import check_url
 from svidok.cli import app

@@ -9,9 +9,9 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
-from capture_kit import Site
 from fastapi.testclient import TestClient
 
+from capture.capture_kit import Site
 from svidok.api.deps import CSRF_HEADER
 from svidok.cases.access import Actor
 from svidok.cases.service import open_casework
