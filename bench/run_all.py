@@ -29,6 +29,7 @@ SCRIPTS = [
     ("p3", "p3_verify.py"),
     ("p4", "p4_ledger_append.py"),
     ("p5", "p5_ledger_scale.py"),
+    ("p6", "p6_pdq.py"),
     ("m1", "m1_ingest_memory.py"),
 ]
 
