@@ -270,3 +270,15 @@ def test_many_matches_rank_the_newest_window_and_say_so(
     newest = [w.ids[k] for k in ("yahidne_place", "kharkiv", "mariupol")]
     assert [h.record for h in found.hits] == newest
     assert not _find(home, w.viewer, "Bucha").more
+
+
+def test_a_catalog_from_before_search_is_indexed_when_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "home"
+    Home.init(path, origin="svidok.test/search-migrate", actor="tester")
+    with Home.open(path) as home:
+        w = build(home)
+        home.catalog.downgrade("0004")
+    with Home.open(path) as home:  # migrated to the newest revision when opened
+        assert home.catalog.is_current()
+        assert _keys((home, w), "Bucha") == {"bucha", "yablunska"}
+        assert _keys((home, w), "Гонта", actor=OPERATOR) == set()

@@ -78,7 +78,7 @@ def _object_text(conn: Connection, obj: str) -> list[str]:
     ):
         out.extend(v for v in (r.name, r.note, r.source) if v)
     for r in conn.execute(select(x.metadata).where(x.object_id == obj).order_by(x.entry)):
-        out.extend(_strings(json.loads(r.metadata)))
+        out.extend(_strings(_fields(str(r.metadata))))
     text = conn.execute(
         select(t.text)
         .join(s.derivatives, d.object_id == t.object_id)
@@ -89,6 +89,20 @@ def _object_text(conn: Connection, obj: str) -> list[str]:
     if text:
         out.append(str(text))
     return out
+
+
+def _fields(text: str) -> dict[str, Any]:
+    """A record's stored fields (nothing, should the column not hold a JSON object)."""
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def refresh_all(conn: Connection) -> None:
+    """Index every record (a catalog made before the index existed: migration 0005)."""
+    refresh(conn, (str(v) for v in conn.execute(select(s.records.c.id)).scalars()))
 
 
 def tsvector_literal(terms: Sequence[str]) -> str:
@@ -123,7 +137,7 @@ def refresh(conn: Connection, records: Iterable[str]) -> None:
             for row in conn.execute(select(sd.record_id, sd.id).where(sd.record_id.in_(chunk)))
         }
         for row in rows:
-            doc = json.loads(row.doc)
+            doc = _fields(str(row.doc))
             parts = [str(row.label), *record_text(str(row.kind), doc)]
             if row.object_id:
                 parts.extend(_object_text(conn, str(row.object_id)))

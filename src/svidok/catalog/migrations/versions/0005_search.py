@@ -72,6 +72,9 @@ def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     for statement in _SQLITE_UP if dialect == "sqlite" else _PG_UP:
         op.execute(statement)
+    from svidok.search.index import refresh_all
+
+    refresh_all(op.get_bind())  # the records of a catalog made before this revision
 
 
 def downgrade() -> None:
