@@ -70,3 +70,16 @@ def test_radius_and_arguments_are_checked() -> None:
     with pytest.raises(ValueError, match="one key per hash"):
         index.add(["0" * 64], [])
     assert index.search(["0" * 64]) == {} and len(index) == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(case=stored_and_query(), more=st.lists(st.lists(bits, min_size=1, max_size=3),
+                                             max_size=4), tail=st.sampled_from([0, 7, 1000]))
+def test_many_groups_at_once_equal_one_by_one(case: tuple[list[int], list[int]],
+                                               more: list[list[int]], tail: int) -> None:
+    stored, queries = case
+    groups = [[_hex(v) for v in queries], *([_hex(v) for v in g] for g in more)]
+    index = HashIndex(tail=tail)
+    index.add([_hex(v) for v in stored], list(range(len(stored))))
+    one_by_one = [index.search(g) for g in groups]
+    assert index.search_many(groups) == one_by_one

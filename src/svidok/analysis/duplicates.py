@@ -144,7 +144,12 @@ class Duplicates:
     def similar(self, obj: str) -> dict[str, tuple[int | None, float | None]]:
         """Objects that match ``obj``: object -> (distance, percent) (kept until the next
         new hash, so a view shown again is not searched again)."""
-        stored = self.hash_of(obj)
+        self.refresh()
+        return self._match(obj)
+
+    def _match(self, obj: str) -> dict[str, tuple[int | None, float | None]]:
+        """:meth:`similar` without reading new hashes first."""
+        stored = self._hashes.get(obj)
         cached = self._similar.get(obj)
         if cached is not None:
             return cached
@@ -210,6 +215,27 @@ class Duplicates:
             out[(str(row.a_id), str(row.b_id))] = (str(row.decision), row.note, str(row.actor))
         return out
 
+    def _prefetch(self, objects: Iterable[str]) -> None:
+        """Search the pictures among ``objects`` not yet searched, all at once (the index
+        probes them together), and keep the answers with the cached ones."""
+        todo = []
+        for obj in sorted(set(objects)):
+            stored = self._hashes.get(obj)
+            if (obj not in self._similar and stored is not None and stored.status == "hashed"
+                    and stored.algorithm == IMAGE_ALGORITHM and stored.hash is not None
+                    and (stored.quality or 0) >= MIN_QUALITY):
+                todo.append((obj, [stored.hash, *stored.dihedral]))
+        if len(todo) < 2:
+            return
+        generation = self._generation
+        answers = self._images.search_many([hashes for _, hashes in todo])
+        with self._lock:
+            if generation != self._generation:
+                return
+            for (obj, _), answer in zip(todo, answers, strict=True):
+                self._similar[obj] = {self._objects[key]: (d, None)
+                                      for key, d in answer.items() if self._objects[key] != obj}
+
     def _pairs(self, conn: Connection, case_id: str, items: list[_Item],
                only: str | None) -> list[Pair]:
         by_object: dict[str, list[_Item]] = {}
@@ -219,11 +245,12 @@ class Duplicates:
         labels = {str(x.id): str(x.label) for x in conn.execute(
             select(r.id, r.label).where(r.case_id == case_id, r.kind == "item"))}
         decided = self._decisions(conn, case_id)
+        self._prefetch(item.object for item in items)
         found: dict[tuple[str, str], Pair] = {}
         for item in items:
             stored = self._hashes.get(item.object)
             algorithm = stored.algorithm if stored is not None else ""
-            matches = self.similar(item.object)
+            matches = self._match(item.object)
             same = {i.object: (0, 100.0) for i in by_object.get(item.object, [])
                     if i.id != item.id}  # the same bytes in two items
             for other, (dist, pct) in {**matches, **same}.items():

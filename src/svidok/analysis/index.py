@@ -89,15 +89,26 @@ class HashIndex:
                radius: int = MATCH_DISTANCE) -> dict[int, int]:
         """Key -> smallest distance, for stored hashes within ``radius`` (at most 31) of
         any of ``hashes`` (e.g. a picture's eight dihedral hashes)."""
+        return self.search_many([hashes], radius)[0]
+
+    def search_many(self, groups: Sequence[Sequence[str]],
+                    radius: int = MATCH_DISTANCE) -> list[dict[int, int]]:
+        """:meth:`search` for each group of hashes, all probed together (a whole case's
+        pictures at once); for many groups the unsorted tail is sorted in first."""
         if not 0 <= radius <= MATCH_DISTANCE:
             raise ValueError(f"the index answers radii from 0 to {MATCH_DISTANCE}")
         with self._lock:
+            if len(groups) > 1 and self._indexed < len(self._keys):
+                self._reindex()
             packed, keys, indexed = self._packed, self._keys, self._indexed
             order, table = self._order, self._sorted
-        best: dict[int, int] = {}
-        if not len(keys) or not hashes:
-            return best
-        queries = pack(hashes)
+        found: list[dict[int, int]] = [{} for _ in groups]
+        flat = [h for group in groups for h in group]
+        if not len(keys) or not flat:
+            return found
+        queries = pack(flat)
+        group_of = np.repeat(np.arange(len(groups), dtype=np.int64),
+                             [len(group) for group in groups])
         rows_parts: list[npt.NDArray[np.int64]] = []
         qids_parts: list[npt.NDArray[np.int64]] = []
         tail = np.arange(indexed, len(keys), dtype=np.int64)
@@ -114,17 +125,17 @@ class HashIndex:
                 positions, which = _ranges(lo, hi, owner)
                 rows_parts.append(order[j][positions])
                 qids_parts.append(which)
-        if not rows_parts:
-            return best
         rows, qids = np.concatenate(rows_parts), np.concatenate(qids_parts)
         # each candidate against the query that found it (a pair found twice: same answer)
         dist = np.bitwise_count(packed[rows] ^ queries[qids]).sum(axis=1, dtype=np.int64)
         near = dist <= radius
-        for row, d in zip(rows[near].tolist(), dist[near].tolist(), strict=True):
+        for row, qid, d in zip(rows[near].tolist(), qids[near].tolist(), dist[near].tolist(),
+                               strict=True):
+            best = found[int(group_of[qid])]
             key = int(keys[row])
             if key not in best or d < best[key]:
                 best[key] = d
-        return best
+        return found
 
 
 def _ranges(
