@@ -11,7 +11,6 @@ again unless asked). Anyone can recompute a hash from the stored bytes and compa
 from __future__ import annotations
 
 import math
-import signal
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,9 +21,7 @@ from typing import Any, Final
 from sqlalchemy import select
 
 from svidok._isolate import (
-    EXIT_MEMORY,
     cpu_allowance,
-    signal_name,
     worker_command,
     worker_environment,
 )
@@ -33,8 +30,8 @@ from svidok.catalog import schema as s
 from svidok.derive.previews import _content_path, _originals
 from svidok.errors import SvidokError
 from svidok.home import Home
-from svidok.intake.extract_model import clean_text, format_bytes, format_seconds
-from svidok.intake.extract_pipe import EOF, TIMEOUT, WorkerProcess
+from svidok.intake.extract_model import clean_text
+from svidok.intake.extract_pipe import EOF, WorkerProcess, lost_message
 from svidok.ledger.entries import Draft, JSONValue
 
 ENTRY: Final = "perceptual_hash"
@@ -169,20 +166,10 @@ class HashWorker:
 
     def _lost(self, reply: object, code: int | None, last_words: str, timeout: float,
               cpu: int) -> str:
-        if reply == TIMEOUT:
-            return f"stopped after {format_seconds(timeout)}"
-        if reply != EOF:
-            return "the hash worker sent an unreadable reply and was stopped"
-        if code == EXIT_MEMORY:
-            return f"out of memory ({format_bytes(self.memory_limit)})"
-        if code == -signal.SIGXCPU:
-            return f"stopped after {format_seconds(cpu)} of CPU time"
-        if code is not None and code < 0:
-            return (f"the hash worker crashed ({signal_name(code)}): the file may be "
-                    "malformed in a way that breaks its decoder")
-        detail = clean_text(last_words, 300)
-        return f"the hash worker exited unexpectedly (status {code})" + (
-            f": {detail}" if detail else "")
+        return lost_message(
+            "the hash worker", reply, code, last_words, timeout=timeout, cpu_seconds=cpu,
+            memory_limit=self.memory_limit,
+            crash_hint="the file may be malformed in a way that breaks its decoder")
 
 
 @dataclass

@@ -31,7 +31,6 @@ from __future__ import annotations
 import base64
 import binascii
 import math
-import signal
 import stat
 import time
 from dataclasses import dataclass, field
@@ -39,14 +38,12 @@ from pathlib import Path
 from typing import Final
 
 from svidok._isolate import (
-    EXIT_MEMORY,
     cpu_allowance,
-    signal_name,
     worker_command,
     worker_environment,
 )
-from svidok.intake.extract_model import clean_text, format_bytes, format_seconds
-from svidok.intake.extract_pipe import EOF, GARBAGE, TIMEOUT, WorkerProcess
+from svidok.intake.extract_model import clean_text, format_bytes
+from svidok.intake.extract_pipe import EOF, GARBAGE, WorkerProcess, lost_message
 
 Param = str | int | float | bool | None
 
@@ -185,24 +182,11 @@ class _Run:
 
     def lost(self, reply: object, code: int | None, last_words: str) -> str:
         """Why the worker ended without finishing, in plain words."""
-        if reply == TIMEOUT:
-            return f"stopped after {format_seconds(self.timeout)}"
-        if reply != EOF:
-            return "the preview renderer sent an unreadable reply and was stopped"
-        if code == EXIT_MEMORY:
-            return f"out of memory ({format_bytes(self.memory_limit)})"
-        if code == -signal.SIGXCPU:
-            return f"stopped after {format_seconds(self.cpu_seconds)} of CPU time"
-        if code is not None and code < 0:
-            name = signal_name(code)
-            return (
-                f"the preview renderer crashed ({name}): the file may be malformed in a way "
-                "that breaks its decoder, or rendering ran out of its "
-                f"{format_bytes(self.memory_limit)} memory allowance"
-            )
-        detail = clean_text(last_words, 300)
-        return f"the preview renderer exited unexpectedly (status {code})" + (
-            f": {detail}" if detail else ""
+        return lost_message(
+            "the preview renderer", reply, code, last_words, timeout=self.timeout,
+            cpu_seconds=self.cpu_seconds, memory_limit=self.memory_limit,
+            crash_hint="the file may be malformed in a way that breaks its decoder, or "
+            f"rendering ran out of its {format_bytes(self.memory_limit)} memory allowance",
         )
 
 

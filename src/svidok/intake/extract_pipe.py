@@ -12,6 +12,7 @@ import json
 import math
 import os
 import select
+import signal
 import subprocess
 import time
 from typing import Final
@@ -113,3 +114,34 @@ class WorkerProcess:
     def last_words(self) -> str:
         text = self.stderr_tail.decode("utf-8", "replace").strip().splitlines()
         return text[-1][:300] if text else ""
+
+
+def lost_message(
+    worker: str,
+    reply: object,
+    code: int | None,
+    last_words: str,
+    *,
+    timeout: float,
+    cpu_seconds: int,
+    memory_limit: int,
+    crash_hint: str,
+) -> str:
+    """Why a ``worker`` (e.g. "the preview renderer") ended without finishing its file,
+    in plain words: its last ``reply`` (TIMEOUT, EOF or GARBAGE), its exit ``code`` and
+    the last line it wrote to stderr."""
+    from svidok._isolate import EXIT_MEMORY, signal_name
+    from svidok.intake.extract_model import clean_text, format_bytes, format_seconds
+
+    if reply == TIMEOUT:
+        return f"stopped after {format_seconds(timeout)}"
+    if reply != EOF:
+        return f"{worker} sent an unreadable reply and was stopped"
+    if code == EXIT_MEMORY:
+        return f"out of memory ({format_bytes(memory_limit)})"
+    if code == -signal.SIGXCPU:
+        return f"stopped after {format_seconds(cpu_seconds)} of CPU time"
+    if code is not None and code < 0:
+        return f"{worker} crashed ({signal_name(code)}): {crash_hint}"
+    detail = clean_text(last_words, 300)
+    return f"{worker} exited unexpectedly (status {code})" + (f": {detail}" if detail else "")
