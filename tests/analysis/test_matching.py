@@ -92,3 +92,17 @@ def test_what_cannot_be_hashed_says_why(tmp_path: Path) -> None:
         assert isinstance(worker.hash(tiny, "image/png"), str)
         good = write(tmp_path / "good.jpg", jpeg(natural(4)))  # the worker still serves
         assert isinstance(worker.hash(good, "image/jpeg"), Hashed)
+
+
+def test_a_stopped_worker_is_replaced(tmp_path: Path) -> None:
+    good = write(tmp_path / "good.jpg", jpeg(natural(5)))
+    with HashWorker(image_timeout=0.001) as worker:  # no worker answers that fast
+        assert str(worker.hash(good, "image/jpeg")).startswith("stopped after")
+        first = worker.pid()
+        assert first is None  # killed and reaped
+        worker.image_timeout = 60.0
+        assert isinstance(worker.hash(good, "image/jpeg"), Hashed)  # a new worker
+    with pytest.raises(ValueError):
+        HashWorker(image_timeout=0)
+    with pytest.raises(ValueError):
+        HashWorker(memory_limit=1 << 20)
