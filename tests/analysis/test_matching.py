@@ -106,3 +106,9 @@ def test_a_stopped_worker_is_replaced(tmp_path: Path) -> None:
         HashWorker(image_timeout=0)
     with pytest.raises(ValueError):
         HashWorker(memory_limit=1 << 20)
+
+
+def test_a_worker_out_of_memory_says_so(tmp_path: Path) -> None:
+    good = write(tmp_path / "good.jpg", jpeg(natural(6)))
+    with HashWorker(memory_limit=24 << 20) as worker:  # too little to load the decoders
+        assert worker.hash(good, "image/jpeg") == "out of memory (24 MiB)"

@@ -30,7 +30,14 @@ from svidok._isolate import (
 
 def serve(memory_limit: int, cpu_seconds: int) -> int:
     out = confine(memory_limit, cpu_seconds)
-    from svidok.analysis._hash_media import HashFailed, hash_file
+    try:
+        from svidok.analysis._hash_media import HashFailed, hash_file
+    except MemoryError:  # the decoders do not even load in this allowance
+        return EXIT_MEMORY
+    except ImportError as exc:  # a library's code cannot be mapped: the same, said by ld.so
+        if "failed to map segment" in str(exc) or "Cannot allocate memory" in str(exc):
+            return EXIT_MEMORY
+        raise
 
     for line in sys.stdin.buffer:
         try:
