@@ -24,7 +24,8 @@ def serve(
     previews: Annotated[
         bool,
         typer.Option("--previews/--no-previews",
-                     help="Make the previews of originals in the background (`svidok previews`)."),
+                     help="Make the previews (`svidok previews`) and the near-duplicate "
+                     "hashes (`svidok duplicates hash`) of originals in the background."),
     ] = True,
     home: Annotated[
         Path | None, typer.Option("--home", help="The data home (default: $SVIDOK_HOME).")
