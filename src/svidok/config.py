@@ -134,10 +134,11 @@ def _capture_settings(section: dict[str, object]) -> dict[str, Any]:
         if type(size) is not int or size < 1:
             raise ValueError("capture.max_bytes must be a positive whole number")
         out["capture_max_bytes"] = size
-    if "block_private" in section:
-        if not isinstance(section["block_private"], bool):
-            raise TypeError("capture.block_private must be true or false")
-        out["capture_block_private"] = section["block_private"]
+    for key in ("block_private", "sandbox"):
+        if key in section:
+            if not isinstance(section[key], bool):
+                raise TypeError(f"capture.{key} must be true or false")
+            out[f"capture_{key}"] = section[key]
     return out
 
 
@@ -160,6 +161,7 @@ class Config:
     capture_timeout: float = 60.0  # seconds for one whole web capture
     capture_max_bytes: int = 200 << 20  # all responses of one capture together
     capture_block_private: bool = False  # refuse loopback/private/reserved addresses
+    capture_sandbox: bool = True  # Chromium's own sandbox (never possible as root)
 
     @classmethod
     def new(cls, origin: str | None = None, catalog_url: str | None = None) -> Config:
@@ -215,6 +217,7 @@ class Config:
             f"timeout = {self.capture_timeout}\n"
             f"max_bytes = {self.capture_max_bytes}\n"
             f"block_private = {'true' if self.capture_block_private else 'false'}\n"
+            f"sandbox = {'true' if self.capture_sandbox else 'false'}\n"
             + "\n[catalog]\n"
             "# The catalog database (derived from the ledger). Absent: catalog.sqlite here.\n"
             + (
@@ -240,7 +243,7 @@ class Config:
             "casework": {"taxonomy"},
             "web": {"tiles", "tiles_attribution"},
             "timestamping": {"timeout", "tsa"},
-            "capture": {"chromium", "timeout", "max_bytes", "block_private"},
+            "capture": {"chromium", "timeout", "max_bytes", "block_private", "sandbox"},
         }
         for section, values in doc.items():
             if section not in allowed or not isinstance(values, dict):

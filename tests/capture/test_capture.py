@@ -319,3 +319,26 @@ def test_a_missing_browser_is_a_clean_failure(case_home: tuple[Home, str], site:
     with pytest.raises(CaptureError, match="did not start"):
         capture(home, site.http + "/", _options(case_id, "/nonexistent/chromium"), OPERATOR)
     assert home.ledger.size == size
+
+
+def test_chromium_sandbox_is_used_unless_root_or_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    from svidok.capture import browser
+
+    monkeypatch.setattr(browser.os, "geteuid", lambda: 1000)
+    assert browser.sandbox_used(True) is True
+    assert browser.sandbox_used(False) is False
+    monkeypatch.setattr(browser.os, "geteuid", lambda: 0)
+    assert browser.sandbox_used(True) is False
+
+
+@pytest.mark.parametrize("key", ["sandbox", "block_private"])
+def test_capture_switches_must_be_booleans(home_path: Path, key: str) -> None:
+    from svidok.errors import ConfigError
+    from svidok.home import Home
+
+    toml = home_path / "svidok.toml"
+    text = toml.read_text()
+    assert f"\n{key} = " in text  # written by init, so a user finds it
+    toml.write_text(text.replace(f"\n{key} = ", f'\n{key} = "yes"\n# {key} = ', 1))
+    with pytest.raises(ConfigError, match=rf"capture\.{key} must be true or false"):
+        Home.open(home_path)

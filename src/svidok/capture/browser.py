@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib.metadata
+import os
 import time
 import zlib
 from dataclasses import dataclass, field
@@ -27,7 +28,6 @@ MEDIA_FLOOR = 1024  # embedded media smaller than this (tracking pixels, spacers
 MAX_MEDIA = 200
 _HTML = {"text/html", "application/xhtml+xml"}
 _ARGS = [
-    "--no-sandbox",  # also runs as root in containers; the page is still isolated by Chromium
     "--disable-gpu",
     "--disable-dev-shm-usage",
     "--disable-background-networking",
@@ -184,8 +184,21 @@ def _short(url: str) -> str:
     return url if len(url) <= 200 else url[:200] + "…"
 
 
+def sandbox_used(wanted: bool) -> bool:
+    """Whether Chromium runs in its own sandbox: when wanted, unless this process is root
+    (Chromium refuses its sandbox to root; as root the page is only confined by the
+    interception of every request)."""
+    return wanted and os.geteuid() != 0
+
+
 def load(
-    url: str, limits: Limits, folder: Path, *, chromium: str, user_agent: str | None = None
+    url: str,
+    limits: Limits,
+    folder: Path,
+    *,
+    chromium: str,
+    sandbox: bool = True,
+    user_agent: str | None = None,
 ) -> Fetched:
     """Capture ``url`` into ``folder`` (empty, private to this capture). ``user_agent``
     None: that of desktop Chrome of the same version (headless Chromium's own says
@@ -197,13 +210,19 @@ def load(
     s = _Session(url, limits, folder, user_agent)
     try:
         with sync_playwright() as p:
+            sandboxed = sandbox_used(sandbox)
             try:
                 browser = p.chromium.launch(
-                    executable_path=chromium, args=_ARGS, timeout=30_000
+                    executable_path=chromium,
+                    args=_ARGS,
+                    chromium_sandbox=sandboxed,
+                    timeout=30_000,
                 )
             except PlaywrightError as exc:
+                hint = (" (its sandbox could not start: give this user namespaces, or set"
+                        " capture.sandbox = false, see docs/threat-model.md)" if sandboxed else "")
                 raise CaptureError(
-                    f"Chromium at {chromium} did not start: {_first_line(exc)}"
+                    f"Chromium at {chromium} did not start{hint}: {_first_line(exc)}"
                 ) from exc
             try:
                 return _run(s, browser, PlaywrightError)

@@ -53,6 +53,7 @@ class CaptureOptions:
     note: str | None = None
     limits: Limits = field(default_factory=Limits)
     chromium: str = DEFAULT_CHROMIUM
+    sandbox: bool = True  # Chromium's own sandbox, whenever Svidok does not run as root
     user_agent: str | None = None  # None: desktop Chrome's, of the same version
 
     def __post_init__(self) -> None:
@@ -131,6 +132,7 @@ def options_for(
             allow_untrusted=allow_untrusted,
         ),
         chromium=config.capture_chromium,
+        sandbox=config.capture_sandbox,
     )
 
 
@@ -166,6 +168,7 @@ def capture(
             options.limits,
             folder,
             chromium=options.chromium,
+            sandbox=options.sandbox,
             user_agent=options.user_agent,
         )
         # ingest commits on its own thread (it takes the ledger lock there), so the capture
