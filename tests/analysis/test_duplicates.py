@@ -88,14 +88,21 @@ def test_pairs_and_decisions(filled: tuple[Home, str, dict[str, str]]) -> None:
     assert (pair.status, pair.note) == ("rejected", "a different day")
     pair = dups.decide(OPERATOR, "dup-2026", scene, mirrored, "confirmed")  # changed later
     assert pair.status == "confirmed" and pair.decided_by == "tester"
+    fileless = _casework(home).create(OPERATOR, case_id, "item", {"title": "No file"}).id
+    for first, second in ((fileless, scene), (scene, fileless)):  # either UUID the smaller
+        kept = dups.decide(OPERATOR, case_id, first, second, "rejected")
+        assert kept.status == "rejected" and kept.algorithm == ""
+    assert [p.status for p in dups.for_item(OPERATOR, case_id, fileless)] == ["rejected"]
     manual = dups.decide(OPERATOR, case_id, scene, other, "confirmed", "same street")
     assert manual.algorithm == "" and manual.status == "confirmed"  # kept though not alike
     decisions = [e for e in home.ledger.iter_entries() if e.type == "duplicate.decision"]
-    assert [e.data["decision"] for e in decisions] == ["rejected", "confirmed", "confirmed"]
+    assert [e.data["decision"] for e in decisions] == [
+        "rejected", "confirmed", "rejected", "rejected", "confirmed"]
     assert decisions[0].data["a"] < decisions[0].data["b"]
     for_scene = {p.b if p.a == scene else p.a: p.status
                  for p in dups.for_item(OPERATOR, case_id, scene)}
-    assert for_scene == {mirrored: "confirmed", small: "possible", other: "confirmed"}
+    assert for_scene == {mirrored: "confirmed", small: "possible", other: "confirmed",
+                         fileless: "rejected"}
     before = home.catalog.dump()
     rebuild(home)
     assert home.catalog.dump() == before

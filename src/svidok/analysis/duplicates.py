@@ -280,9 +280,10 @@ class Duplicates:
         with self.cw.home.catalog.engine.connect() as conn:
             case_id = self._case(conn, actor, case)
             items = self._items(conn, case_id, ids=[item])
-            if not items:
-                self.cw._row(conn, case_id, item)  # NotFound unless a record of the case
-                return []
+            if not items:  # no file: only the decisions naming it
+                row = self.cw._row(conn, case_id, item)  # NotFound unless a record of it
+                if row.kind != "item":
+                    raise NotFound("no such item in this case")
             return self._pairs(conn, case_id, items, item)
 
     def for_case(self, actor: Actor, case: str) -> list[Pair]:
