@@ -76,7 +76,7 @@ QUERIES: list[tuple[str, dict[str, object]]] = [
     ("shelling", {"near": (49.9935, 36.2304), "radius_km": 20.0}),
     ("Gostomel airstrike", {"tag": "verified-video"}),
     ("Irpin", {"case": "BENCH-0"}),
-    ("Kharkiv shelling", {"case": "BENCH-1", "kind": "item"}),
+    ("Kharkiv shelling", {"case": "BENCH-0", "kind": "item"}),
     ("zzqx7 rare", {}),
 ]
 

@@ -26,6 +26,7 @@ from sqlalchemy import (
     or_,
     select,
     table,
+    union,
 )
 from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 
@@ -161,6 +162,7 @@ def visible_cases(conn: Connection, actor: Actor) -> list[str] | None:
 
 
 def _where(conn: Connection, actor: Actor, f: Filters) -> list[ColumnElement[bool]]:
+    """The conditions of every filter but the radius (see :func:`_within`)."""
     sd = s.search_docs.c
     clauses: list[ColumnElement[bool]] = []
     cases = visible_cases(conn, actor)
@@ -186,8 +188,6 @@ def _where(conn: Connection, actor: Actor, f: Filters) -> list[ColumnElement[boo
         clauses.append(sd.time_end >= _instant(f.date_from, "from"))
     if f.date_to is not None:
         clauses.append(sd.time_start <= _instant(f.date_to, "to") + "~")
-    if f.near is not None and f.radius_km is not None:
-        clauses.append(_within(f.near, f.radius_km))
     return clauses
 
 
@@ -210,15 +210,27 @@ def _circle(lat: Any, lon: Any, near: tuple[float, float], km: float) -> ColumnE
 
 
 def _within(near: tuple[float, float], km: float) -> ColumnElement[bool]:
-    """The record's own point in the circle, or one of the places it names (an incident's
-    places, an item's place)."""
-    sd, rp, pl = s.search_docs.c, s.record_places.c, s.records.c
+    """Checked on each text match: the record's own point in the circle, or one of the
+    places it names (an incident's places, an item's place; a place's point is read from
+    its own index row)."""
+    sd, rp = s.search_docs.c, s.record_places.c
+    place = s.search_docs.alias("near_place")
     named = (
         select(rp.record_id)
-        .join(s.records, pl.id == rp.place_id)
-        .where(rp.record_id == sd.record_id, _circle(pl.lat, pl.lon, near, km))
+        .join(place, place.c.record_id == rp.place_id)
+        .where(rp.record_id == sd.record_id, _circle(place.c.lat, place.c.lon, near, km))
     )
     return or_(_circle(sd.lat, sd.lon, near, km), exists(named))
+
+
+def _nearby(near: tuple[float, float], km: float) -> list[ColumnElement[bool]]:
+    """Without words: the two ways a record can be in the circle, each searched through
+    the latitude index (the results are the union of both)."""
+    sd, rp = s.search_docs.c, s.record_places.c
+    place = s.search_docs.alias("near_place")
+    inside = select(place.c.record_id).where(_circle(place.c.lat, place.c.lon, near, km))
+    named = select(rp.record_id).where(rp.place_id.in_(inside))
+    return [_circle(sd.lat, sd.lon, near, km), sd.record_id.in_(named)]
 
 
 def search(conn: Connection, actor: Actor, query: str, filters: Filters = Filters(),
@@ -256,13 +268,19 @@ def search(conn: Connection, actor: Actor, query: str, filters: Filters = Filter
             score = func.ts_rank_cd(vec, tsq)
     # The newest WINDOW matches (one more, to know there are more), ranked here: the cost
     # of a query stays bounded however many records match. Without words: newest first.
+    columns = (sd.id, sd.record_id, score.label("score"))
+    near, km = filters.near, filters.radius_km
+    if near is not None and km is not None and not parsed:
+        both = union(*(select(*columns).where(*clauses, way) for way in _nearby(near, km)))
+        inner = both.subquery()
+        statement = select(inner).order_by(inner.c.id.desc())
+    else:
+        if near is not None and km is not None:
+            clauses.append(_within(near, km))
+        statement = select(*columns).select_from(source).where(*clauses).order_by(newest)
     window = [
         (int(row.id), str(row.record_id), float(row.score or 0.0))
-        for row in conn.execute(
-            select(sd.id, sd.record_id, score.label("score"))
-            .select_from(source).where(*clauses).order_by(newest).limit(WINDOW + 1),
-            params,
-        )
+        for row in conn.execute(statement.limit(WINDOW + 1), params)
     ]
     more = len(window) > WINDOW
     window = window[:WINDOW]
