@@ -194,6 +194,7 @@ def main() -> None:
                 "SELECT id FROM records ORDER BY id LIMIT 20000").all()]
             rng = random.Random(1)
             times: list[float] = []
+            cpu: list[float] = []  # this process's CPU time: what others' work cannot inflate
             refs: list[float] = []
             totals: dict[str, int] = {}
             worst: dict[str, float] = {}
@@ -201,9 +202,10 @@ def main() -> None:
                 for query, given in QUERIES:
                     for actor in actors:
                         filters = Filters(**given)  # type: ignore[arg-type]
-                        t0 = time.perf_counter()
+                        t0, c0 = time.perf_counter(), time.process_time()
                         found = search(conn, actor, query, filters, limit=20)
                         took = (time.perf_counter() - t0) * 1000
+                        cpu.append((time.process_time() - c0) * 1000)
                         times.append(took)
                         key = f"{query} {given}"
                         worst[key] = max(worst.get(key, 0.0), took)
@@ -227,6 +229,9 @@ def main() -> None:
     emit(Figure("P7", f"search p95 at {args.records:,} records", p95, "ms",
                 "indexed lookup of 20 records p95", r95, f"p95 < {TARGET_MS:g} ms",
                 p95 < TARGET_MS))
+    emit(Figure("P7", "search p95, CPU time of this process (unaffected by other work)",
+                percentile(cpu, 95), "ms", "indexed lookup of 20 records p95", r95,
+                "informational", None))
 
 
 if __name__ == "__main__":

@@ -30,6 +30,7 @@ SCRIPTS = [
     ("p4", "p4_ledger_append.py"),
     ("p5", "p5_ledger_scale.py"),
     ("p6", "p6_pdq.py"),
+    ("p7", "p7_search.py"),
     ("m1", "m1_ingest_memory.py"),
 ]
 
