@@ -321,7 +321,9 @@ def test_a_missing_browser_is_a_clean_failure(case_home: tuple[Home, str], site:
     assert home.ledger.size == size
 
 
-def test_chromium_sandbox_is_used_unless_root_or_turned_off(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_chromium_sandbox_is_used_unless_root_or_turned_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     from svidok.capture import browser
 
     monkeypatch.setattr(browser.os, "geteuid", lambda: 1000)
