@@ -316,7 +316,11 @@ class Duplicates:
                                        "note": note.strip() or None}
             self.cw._write([self.cw._draft(DECISION, actor, data)])
         pairs = self.for_item(actor, case_id, a)
-        return next(p for p in pairs if (p.a, p.b) == (a, b))
+        for pair in pairs:
+            if (pair.a, pair.b) == (a, b):
+                return pair
+        raise CaseworkError(  # recorded, but not visible in the case any more (never a 500)
+            "the decision is recorded, but the pair could not be shown again; reload the page")
 
 
 _shared: weakref.WeakKeyDictionary[Base, Duplicates] = weakref.WeakKeyDictionary()
