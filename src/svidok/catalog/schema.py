@@ -281,6 +281,7 @@ search_docs = Table(  # one per record: its indexed terms and the text snippets 
     Column("display", Text, nullable=False),  # the text as written, for snippets
     Column("vec", Text, nullable=True),  # PostgreSQL: the terms as a tsvector literal
     Index("ix_search_docs_lat_lon", "lat", "lon"),
+    Index("ix_search_docs_kind_lat_lon", "kind", "lat", "lon"),  # places near a point
 )
 
 search_texts = Table(  # text extracted from an original, by the text derivative's object id

@@ -218,7 +218,8 @@ def _within(near: tuple[float, float], km: float) -> ColumnElement[bool]:
     named = (
         select(rp.record_id)
         .join(place, place.c.record_id == rp.place_id)
-        .where(rp.record_id == sd.record_id, _circle(place.c.lat, place.c.lon, near, km))
+        .where(rp.record_id == sd.record_id, place.c.kind == "place",
+               _circle(place.c.lat, place.c.lon, near, km))
     )
     return or_(_circle(sd.lat, sd.lon, near, km), exists(named))
 
@@ -228,7 +229,8 @@ def _nearby(near: tuple[float, float], km: float) -> list[ColumnElement[bool]]:
     the latitude index (the results are the union of both)."""
     sd, rp = s.search_docs.c, s.record_places.c
     place = s.search_docs.alias("near_place")
-    inside = select(place.c.record_id).where(_circle(place.c.lat, place.c.lon, near, km))
+    inside = select(place.c.record_id).where(
+        place.c.kind == "place", _circle(place.c.lat, place.c.lon, near, km))
     named = select(rp.record_id).where(rp.place_id.in_(inside))
     return [_circle(sd.lat, sd.lon, near, km), sd.record_id.in_(named)]
 

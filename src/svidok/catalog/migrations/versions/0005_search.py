@@ -63,6 +63,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_search_docs_case_id", "search_docs", ["case_id"])
     op.create_index("ix_search_docs_lat_lon", "search_docs", ["lat", "lon"])
+    op.create_index("ix_search_docs_kind_lat_lon", "search_docs", ["kind", "lat", "lon"])
     op.create_table(
         "search_texts",
         sa.Column("object_id", sa.String(length=80), nullable=False),
@@ -82,6 +83,7 @@ def downgrade() -> None:
     for statement in _SQLITE_DOWN if dialect == "sqlite" else _PG_DOWN:
         op.execute(statement)
     op.drop_table("search_texts")
+    op.drop_index("ix_search_docs_kind_lat_lon", table_name="search_docs")
     op.drop_index("ix_search_docs_lat_lon", table_name="search_docs")
     op.drop_index("ix_search_docs_case_id", table_name="search_docs")
     op.drop_table("search_docs")
