@@ -197,3 +197,17 @@ def test_cli_search_index_and_search(home_path: Path, tmp_path: Path) -> None:
         assert refused.returncode == 2, refused.stderr
         assert refused.stderr.count("\n") == 1 and message in refused.stderr
         assert "Traceback" not in refused.stderr
+
+
+def test_rebuild_leaves_out_a_text_missing_from_the_store(
+    home: Home, evidence: dict[str, str]
+) -> None:
+    import shutil
+
+    make_texts(home, "tester")
+    made = derivatives_of(home, evidence["statement.pdf:object"])[0]
+    shutil.rmtree(home.store.content_info(made["object"]).path)
+    rebuild(home)  # no error: the index has what the store still holds
+    assert _keys(home, "Yablunska", evidence) == set()
+    assert _keys(home, "Ягідне", evidence) == {"transcript.txt"}
+    assert not verify(home).ok  # the store's loss is reported by verify

@@ -174,7 +174,8 @@ def make_texts(home: Home, actor: str, *, case: str | None = None,
 
 def load_texts(home: Home) -> int:
     """Read into the index the stored texts it lacks (after ``svidok rebuild``, or on a
-    catalog made elsewhere); the number read."""
+    catalog made elsewhere); the number read. A text missing from the store is left out
+    (``svidok verify`` reports the store's problems)."""
     d, t, o = s.derivatives.c, s.search_texts.c, s.objects.c
     with home.catalog.engine.connect() as conn:
         missing = conn.execute(
@@ -184,9 +185,15 @@ def load_texts(home: Home) -> int:
         ).all()
     loaded = 0
     for i in range(0, len(missing), 200):
-        chunk = missing[i : i + 200]
-        texts = {str(r.object_id): _content_path(home, str(r.object_id), str(r.logical_path))
-                 .read_bytes().decode("utf-8", errors="replace") for r in chunk}
+        texts: dict[str, str] = {}
+        for r in missing[i : i + 200]:
+            try:
+                path = _content_path(home, str(r.object_id), str(r.logical_path))
+                texts[str(r.object_id)] = path.read_bytes().decode("utf-8", errors="replace")
+            except (SvidokError, OSError):  # missing from the store: svidok verify says so
+                continue
+        if not texts:
+            continue
         with home.catalog.engine.begin() as conn:
             conn.execute(insert(s.search_texts),
                          [{"object_id": k, "text": v} for k, v in texts.items()])
