@@ -211,3 +211,19 @@ def test_rebuild_leaves_out_a_text_missing_from_the_store(
     assert _keys(home, "Yablunska", evidence) == set()
     assert _keys(home, "Ягідне", evidence) == {"transcript.txt"}
     assert not verify(home).ok  # the store's loss is reported by verify
+
+
+def test_the_servers_background_job_extracts_the_text_of_an_upload(
+    home: Home, evidence: dict[str, str]
+) -> None:
+    from svidok.derive.jobs import PreviewJobs
+
+    jobs = PreviewJobs(home, "tester")
+    jobs.start(catch_up=False)
+    jobs.submit([evidence["transcript.txt:object"]])
+    jobs.stop(timeout=120)
+    assert jobs.state(evidence["transcript.txt:object"]) is not None
+    kinds = [d["kind"] for d in derivatives_of(home, evidence["transcript.txt:object"])]
+    assert kinds == ["text"]
+    assert _keys(home, "Yahidne", evidence) == {"transcript.txt"}
+    assert _keys(home, "Yablunska", evidence) == set()  # only the object asked for
