@@ -13,6 +13,13 @@ its Russian international-passport one (``Харьков`` -> ``kharkov``, ``И�
 A document's indexed body is its words followed by the same words in each variant
 (:func:`body`), so a Latin query finds Cyrillic text; a Cyrillic query term matches its
 own spelling or any of its variants (:func:`variants`), so ``Буча`` finds ``Bucha``.
+
+Word forms and place names: after those blocks come, once each, the *extra* terms of the
+document's words (:func:`svidok.search.forms.extras`): the lemmas of Cyrillic words and
+their Latin spellings, and the other names of the Ukrainian cities it names. A query word
+matches its own spelling, its Latin variants, or its lemmas, so ``Буча`` and ``Bucha`` find
+``у Бучі``, and ``Kharkov`` finds ``Харків``. Phrases match exact word sequences only (their
+words are not expanded to lemmas), and prefixes match spellings, not lemmas.
 """
 
 from __future__ import annotations
@@ -23,6 +30,11 @@ from functools import lru_cache
 
 import translitua
 
+from svidok.search.forms import extras
+
+#: Positions in a PostgreSQL ``tsvector`` (higher ones would all be 16,383): extra terms
+#: beyond it are left out, so that both databases see the same positions.
+MAX_POSITIONS = 16_383
 #: Terms longer than this are cut (PostgreSQL refuses lexemes over 2 KB).
 MAX_TERM = 60
 #: Words of one document that are indexed: the rest is left out of the index (with the
@@ -90,11 +102,27 @@ def variants(term: str) -> tuple[str, ...]:
 
 def body(text: str) -> list[str]:
     """The indexed terms of a document: its words (at most :data:`MAX_WORDS`), then, when
-    some are Cyrillic, the same words in the Ukrainian and then the Russian Latin spelling."""
+    some are Cyrillic, the same words in the Ukrainian and then the Russian Latin spelling,
+    then the extra terms of its words (word forms, place names) not already there."""
     terms = words(text)[:MAX_WORDS]
-    if not any(has_cyrillic(t) for t in terms):
-        return terms
     out = list(terms)
+    if any(has_cyrillic(t) for t in terms):
+        out.extend(_variant_blocks(terms))
+    seen = set(out)
+    room = MAX_POSITIONS - len(out)
+    for t in dict.fromkeys(terms):
+        for extra in extras(t):
+            if room <= 0:
+                return out
+            if extra not in seen:
+                seen.add(extra)
+                out.append(extra)
+                room -= 1
+    return out
+
+
+def _variant_blocks(terms: list[str]) -> list[str]:
+    out: list[str] = []
     blocks: list[list[str]] = []
     for system in (0, 1):
         block = []

@@ -4,7 +4,9 @@ A query is words, all of which must match (AND), ``"quoted phrases"`` (the words
 each other, in order) and ``prefix*`` words. Nothing else is syntax: every other character
 only separates words, so text typed by a user never reaches FTS5's or PostgreSQL's query
 syntax as it is. Each term is rewritten from the normalised words (:mod:`.normalise`) as
-quoted strings, with its Latin variants as alternatives (``Буча`` -> ``буча OR bucha``).
+quoted strings, with its Latin variants as alternatives (``Буча`` -> ``буча OR bucha``),
+and, for a single Cyrillic word (not a phrase, not a prefix), its lemmas
+(``Бучі`` -> ``бучі OR buchi OR buchy OR буча``; see :mod:`.forms`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from svidok.errors import SearchError
+from svidok.search.forms import lemmas
 from svidok.search.normalise import variants, words
 
 MAX_QUERY = 500  # characters
@@ -30,8 +33,11 @@ class Term:
     prefix: bool = False
 
     def spellings(self) -> list[tuple[str, ...]]:
-        """The term as written and in each Latin variant (word by word), no duplicates."""
+        """The term as written and in each Latin variant (word by word), then a single
+        word's lemmas, no duplicates."""
         out = [self.words]
+        if len(self.words) == 1 and not self.prefix:
+            out.extend((lemma,) for lemma in lemmas(self.words[0]))
         if any(variants(w) for w in self.words):
             for system in (0, 1):
                 spelled = tuple(

@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from svidok.search.forms import extras
 from svidok.search.normalise import variants, words
 
 WIDTH = 240  # characters shown
@@ -27,7 +28,7 @@ class Segment:
 
 def _matches(word: str, matchers: Sequence[tuple[str, bool]]) -> bool:
     for term in words(word):
-        for form in (term, *variants(term)):
+        for form in (term, *variants(term), *extras(term)):
             for wanted, prefix in matchers:
                 if form == wanted or (prefix and form.startswith(wanted)):
                     return True
