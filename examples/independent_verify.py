@@ -18,7 +18,7 @@ TYPES |= {  # casework (docs/formats.md, "Casework entries")
     "assessment", "access", "token.create", "token.revoke", "export",
 }
 TYPES |= {"perceptual_hash", "duplicate.decision"}  # docs/formats.md, "Near-duplicates"
-TYPES |= {"text.failed"}  # docs/formats.md, "Search"
+TYPES |= {"text.failed", "search.read"}  # docs/formats.md, "Search"
 TYPES |= {"capture"}  # docs/formats.md, "Web captures"
 MEMBERS = {"svidok": int, "index": int, "type": str, "time": str, "actor": str, "tool": str,
            "host": str, "data": dict}

@@ -109,6 +109,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
         _casework(h, base / "fields.key")
         _derivative(h)
         _text_failed(h)
+        _search_read(h)
         _near_duplicates(h, base / "fields.key")
         _capture(h)
     acquisition = next(e for e in _entries(home) if e["type"] == "acquisition")
@@ -177,6 +178,19 @@ def _text_failed(home: Home) -> None:
         "errors": ["the text could not be read: PdfReadError: EOF marker not found"]})
     with home.writing():
         home.commit([failed])
+
+
+def _search_read(home: Home) -> None:
+    """A search that showed the text extracted from an item's original."""
+    from svidok.ledger.entries import Draft
+
+    obj = next(e for e in _entries(home.path) if e["type"] == "acquisition")["data"]["object"]
+    shown = {"case": "00000000-0000-4000-8000-000000000001",
+             "record": "00000000-0000-4000-8000-000000000002", "object": obj}
+    read = Draft("search.read", "tester", {
+        "purpose": "search", "via": "cli", "shown": [shown], "query": "ab" * 32})
+    with home.writing():
+        home.commit([read])
 
 
 def _capture(home: Home) -> None:

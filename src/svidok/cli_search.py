@@ -45,8 +45,12 @@ def search_command(
     filters = Filters(case=case, kind=kind, date_from=date_from, date_to=date_to,
                       near=parse_near(near) if near is not None else None, radius_km=radius,
                       status=status, tag=tag, grade=grade)
-    with _home(home) as h, h.catalog.engine.connect() as conn:
-        results = search(conn, _operator(), query, filters, limit=limit)
+    from svidok.search.reads import field_blind, record_read
+
+    with _home(home) as h:
+        with h.catalog.engine.connect() as conn:
+            results = search(conn, _operator(), query, filters, limit=limit)
+        record_read(h, _operator(), results, "cli", field_blind(h))  # before it is shown
     found = (f"more than {results.total} found (the best of the newest {results.total} "
              "shown; add words or filters to narrow)" if results.more
              else f"{results.total} found")

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from search.kit import OPERATOR, World, build
 from svidok.catalog import schema as s
 from svidok.home import Home
+from svidok.search.forms import extras
 from svidok.search.normalise import variants, words
 from svidok.search.service import Filters, search
 
@@ -41,6 +42,7 @@ def _queries(home: Home) -> list[str]:
     running = words(text)
     vocabulary = sorted(set(running))
     vocabulary += sorted({v for w in vocabulary for v in variants(w)})
+    vocabulary += sorted({x for w in vocabulary for x in extras(w)})  # lemmas, city names
     rng = random.Random(2022)
     out = []
     for _ in range(300):

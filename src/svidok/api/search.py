@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from svidok.api.deps import ActorDep, State
 from svidok.api.errors import ERROR_RESPONSES
+from svidok.search.reads import record_read
 from svidok.search.service import MAX_LIMIT, Filters, parse_near, search
 
 router = APIRouter(responses=ERROR_RESPONSES)
@@ -33,9 +34,13 @@ def search_records(
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
 ) -> dict[str, Any]:
     """Records matching the query and filters, best first, with highlighted snippets
-    (segments marked ``match``); only cases the caller holds a role on."""
+    (segments marked ``match``); only cases the caller holds a role on. A response showing
+    text extracted from originals is recorded first (a ``search.read`` entry)."""
     filters = Filters(case=case, kind=kind, date_from=date_from, date_to=date_to,
                       near=parse_near(near) if near is not None else None, radius_km=radius,
                       status=status, tag=tag, grade=grade)
     with state.home.catalog.engine.connect() as conn:
-        return search(conn, actor, q, filters, limit=limit, offset=offset).to_json()
+        results = search(conn, actor, q, filters, limit=limit, offset=offset)
+    cipher = state.work.cipher
+    record_read(state.home, actor, results, "api", cipher.blind if cipher is not None else None)
+    return results.to_json()

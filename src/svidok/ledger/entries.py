@@ -52,6 +52,7 @@ ENTRY_TYPES = frozenset(
         "derivative",  # a preview made from an object, stored as an object of its own
         "derivative.failed",  # previews of an object could not (all) be made, and why
         "text.failed",  # the text of an original could not be extracted (search), and why
+        "search.read",  # a search showed text extracted from originals: which, why (search)
         "intake.skip",  # something found during intake that was not preserved, and why
         "verification",  # a verification run and its result
         # casework (docs/formats.md, "Casework entries")

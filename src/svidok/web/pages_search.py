@@ -11,6 +11,7 @@ from starlette.responses import Response
 
 from svidok.cases.access import AccessDenied
 from svidok.errors import SearchError
+from svidok.search.reads import record_read
 from svidok.search.service import Filters, Results, parse_near, search
 from svidok.web.common import actor_of, page_offset
 from svidok.web.render import render
@@ -51,9 +52,13 @@ def search_page(request: Request) -> Response:
     if query.strip() or any(values.values()):
         try:
             filters = _filters(request)
+            actor = actor_of(request, viewer)
             with state.home.catalog.engine.connect() as conn:
-                results = search(conn, actor_of(request, viewer), query, filters,
+                results = search(conn, actor, query, filters,
                                  limit=PAGE, offset=page_offset(request))
+            cipher = state.work.cipher
+            record_read(state.home, actor, results, "web",
+                        cipher.blind if cipher is not None else None)
         except (SearchError, AccessDenied) as exc:
             error = str(exc)
     links = {}
