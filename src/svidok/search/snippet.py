@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from svidok.search.forms import extras
 from svidok.search.normalise import variants, words
@@ -26,13 +27,18 @@ class Segment:
         return {"text": self.text, "match": self.match}
 
 
-def _matches(word: str, matchers: Sequence[tuple[str, bool]]) -> bool:
-    for term in words(word):
-        for form in (term, *variants(term), *extras(term)):
-            for wanted, prefix in matchers:
-                if form == wanted or (prefix and form.startswith(wanted)):
-                    return True
-    return False
+@lru_cache(maxsize=65536)
+def _forms(word: str) -> frozenset[str]:
+    """Every term a word of the text is indexed under: its spellings, lemmas, city names."""
+    return frozenset(
+        form for term in words(word) for form in (term, *variants(term), *extras(term)))
+
+
+def _matches(word: str, exact: frozenset[str], prefixes: tuple[str, ...]) -> bool:
+    forms = _forms(word)
+    if not exact.isdisjoint(forms):
+        return True
+    return bool(prefixes) and any(form.startswith(prefixes) for form in forms)
 
 
 def snippet(text: str, matchers: Sequence[tuple[str, bool]]) -> tuple[Segment, ...]:
@@ -40,11 +46,13 @@ def snippet(text: str, matchers: Sequence[tuple[str, bool]]) -> tuple[Segment, .
     the matching words marked (the start when nothing matches, or nothing is asked)."""
     spans: list[tuple[int, int]] = []
     start = 0
+    exact = frozenset(wanted for wanted, prefix in matchers if not prefix)
+    prefixes = tuple(wanted for wanted, prefix in matchers if prefix)
     if matchers:
         for m in _TOKEN.finditer(text, 0, min(len(text), _SCAN)):
             if spans and m.start() > start + WIDTH:
                 break
-            if _matches(m.group(), matchers):
+            if _matches(m.group(), exact, prefixes):
                 if not spans:
                     start = max(0, m.start() - _BEFORE)
                     space = text.rfind(" ", 0, start + 1) if start else -1
