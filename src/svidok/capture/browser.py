@@ -13,12 +13,15 @@ from __future__ import annotations
 import contextlib
 import importlib.metadata
 import os
+import signal
+import threading
 import time
+import uuid
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit, urlunsplit
 
 from svidok.capture.fetch import Certificate, Exchange, Fetcher, Limits, check_url
 from svidok.capture.wacz import WarcLog, write_wacz
@@ -26,6 +29,10 @@ from svidok.errors import CaptureError
 
 MEDIA_FLOOR = 1024  # embedded media smaller than this (tracking pixels, spacers) is not an item
 MAX_MEDIA = 200
+MAX_SHOT_HEIGHT = 16384  # screenshot pixels: a taller page is cut there (``cut`` says so)
+MAX_SHOT_WIDTH = 4096
+MAX_TEXT = 10 << 20  # bytes of page text (UTF-8) kept; more is cut
+MAX_DOM = 20 << 20  # bytes of rendered DOM kept; more is cut
 _HTML = {"text/html", "application/xhtml+xml"}
 _ARGS = [
     "--disable-gpu",
@@ -70,18 +77,42 @@ class Fetched:
     outputs: list[Output] = field(default_factory=list)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     rendered: bool = True  # False: the browser did not render the URL (a download)
+    cut: list[str] = field(default_factory=list)  # roles cut at their limit (screenshot...)
 
 
-def _decoded(ex: Exchange) -> bytes:
+def _decoded(ex: Exchange, limit: int) -> bytes:
+    """The body without its gzip/deflate encoding, at most ``limit`` bytes of it (a small
+    body may inflate to gigabytes): CaptureError beyond. Undecodable: the body as it came."""
     coding = (ex.header("content-encoding") or "").strip().lower()
+    if coding in ("gzip", "x-gzip"):
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    elif coding == "deflate":
+        inflater = zlib.decompressobj()
+    else:
+        return ex.body
     try:
-        if coding in ("gzip", "x-gzip"):
-            return zlib.decompress(ex.body, 16 + zlib.MAX_WBITS)
-        if coding == "deflate":
-            return zlib.decompress(ex.body)
+        out = inflater.decompress(ex.body, limit + 1)
     except zlib.error:
         return ex.body
-    return ex.body
+    if len(out) > limit:
+        raise CaptureError(
+            f"{_short(ex.url)} is larger than the limit of {limit} bytes once decompressed"
+        )
+    return out
+
+
+def _is_attachment(ex: Exchange) -> bool:
+    disposition = (ex.header("content-disposition") or "").strip().lower()
+    return disposition.startswith("attachment")
+
+
+def without_credentials(url: str) -> str:
+    """``url`` without a user name or password (never recorded)."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=host))
 
 
 def _extension(media_type: str) -> str:
@@ -103,6 +134,14 @@ class _Session:
         self.failure: str | None = None
         self.skipped: list[tuple[str, str]] = []
         self.next_url: str | None = None  # where the page's last response redirects to
+        self.page: Any = None  # the captured page (popups are other pages)
+        self.navigating = False  # a navigation of ours is awaited (others are the page's own)
+        self.marker = f"--svidok-capture={uuid.uuid4().hex}"  # names this capture's Chromium
+        self.killed = False  # the watchdog ended Chromium at the timeout
+        self.driver: int | None = None  # the process id of Playwright's driver
+
+    def skip(self, url: str, why: str) -> None:
+        self.skipped.append((without_credentials(url), why))
 
     def handle(self, route: Any, request: Any) -> None:
         """Every request of the browser; nothing may escape from here (Playwright would
@@ -111,7 +150,8 @@ class _Session:
             self._handle(route, request)
         except Exception as exc:
             if self.failure is None:
-                self.failure = f"cannot fetch {_short(request.url)}: {type(exc).__name__}: {exc}"
+                where = _short(without_credentials(request.url))
+                self.failure = f"cannot fetch {where}: {type(exc).__name__}: {exc}"
             with contextlib.suppress(Exception):
                 route.abort()
 
@@ -119,8 +159,26 @@ class _Session:
         if self.failure is not None:
             route.abort()
             return
+        try:
+            page = request.frame.page
+        except Exception:  # a worker's request: no frame
+            page = None
+        if page is not self.page:
+            self.skip(request.url, "made by a popup or a worker: not followed")
+            route.abort()
+            return
+        if request.resource_type in ("eventsource", "websocket"):
+            self.skip(request.url, "an event stream: not captured")
+            route.abort()
+            return
         frame = request.frame if request.is_navigation_request() else None
         is_main = frame is not None and frame.parent_frame is None
+        if is_main:
+            if not self.navigating:
+                self.skip(request.url, "a navigation by the page itself: not followed")
+                route.abort()
+                return
+            self.navigating = False
         url, hops = request.url, 0
         while True:
             try:
@@ -130,6 +188,7 @@ class _Session:
                     list(request.headers.items()),
                     request.post_data_buffer if hops == 0 else None,
                 )
+                body = _decoded(ex, self.limits.max_response)
             except CaptureError as exc:
                 fatal = (
                     is_main
@@ -139,7 +198,7 @@ class _Session:
                 if fatal:
                     self.failure = str(exc)
                 else:
-                    self.skipped.append((url, str(exc)))
+                    self.skip(url, str(exc))
                 route.abort()
                 return
             location = ex.header("location") if 300 <= ex.status < 400 else None
@@ -158,7 +217,7 @@ class _Session:
                 return
             url, hops = urljoin(url, location), hops + 1
             if hops > self.limits.max_redirects:
-                self.skipped.append((request.url, "too many redirects"))
+                self.skip(request.url, "too many redirects")
                 route.abort()
                 return
         self.warc.add(ex)
@@ -171,7 +230,7 @@ class _Session:
                 continue
             sep = "\n" if key.lower() == "set-cookie" else ", "
             headers[key] = f"{headers[key]}{sep}{value}" if key in headers else value
-        route.fulfill(status=ex.status, headers=headers, body=_decoded(ex))
+        route.fulfill(status=ex.status, headers=headers, body=body)
 
 
 def _software() -> str:
@@ -204,33 +263,102 @@ def load(
     None: that of desktop Chrome of the same version (headless Chromium's own says
     "HeadlessChrome"; nothing in it names Svidok)."""
     from playwright.sync_api import Error as PlaywrightError
-    from playwright.sync_api import sync_playwright
 
     check_url(url)
     s = _Session(url, limits, folder, user_agent)
+    manager, playwright = _start_driver(s, folder / "tmp")
+    # a page's script can keep Chromium, or Playwright's driver, busy for ever (and
+    # Playwright's calls that read the page have no timeout): at the deadline both are killed
+    watchdog = threading.Timer(max(0.0, s.fetcher.left()) + 5.0, _kill, (s,))
+    watchdog.daemon = True
+    watchdog.start()
     try:
-        with sync_playwright() as p:
-            sandboxed = sandbox_used(sandbox)
-            try:
-                browser = p.chromium.launch(
-                    executable_path=chromium,
-                    args=_ARGS,
-                    chromium_sandbox=sandboxed,
-                    timeout=30_000,
-                )
-            except PlaywrightError as exc:
-                hint = (" (its sandbox could not start: give this user namespaces, or set"
-                        " capture.sandbox = false, see docs/threat-model.md)" if sandboxed else "")
-                raise CaptureError(
-                    f"Chromium at {chromium} did not start{hint}: {_first_line(exc)}"
-                ) from exc
-            try:
-                return _run(s, browser, PlaywrightError)
-            finally:
-                browser.close()
+        return _launch_and_run(s, playwright, chromium, sandbox, PlaywrightError)
+    except PlaywrightError as exc:
+        if s.killed:
+            raise CaptureError("the capture took longer than its timeout") from exc
+        raise CaptureError(f"the browser failed: {_first_line(exc)}") from exc
+    except CaptureError as exc:
+        if s.killed:
+            raise CaptureError("the capture took longer than its timeout") from exc
+        raise
     finally:
+        watchdog.cancel()
+        with contextlib.suppress(Exception):
+            manager.__exit__(None, None, None)  # ends the driver and its Chromium
         s.warc.close()
         s.fetcher.close()
+
+
+_DRIVER_ENV = threading.Lock()
+
+
+def _start_driver(s: _Session, tmp: Path) -> tuple[Any, Any]:
+    """Playwright's driver, with its and Chromium's temporary files (profile, artifacts)
+    in ``tmp``, inside the capture's working folder, so that they go with it even when
+    they are killed."""
+    from playwright.sync_api import sync_playwright
+
+    tmp.mkdir()
+    manager = sync_playwright()
+    with _DRIVER_ENV:  # the driver takes TMPDIR from this process's environment
+        before = os.environ.get("TMPDIR")
+        os.environ["TMPDIR"] = str(tmp)
+        try:
+            playwright = manager.start()
+        finally:
+            if before is None:
+                del os.environ["TMPDIR"]
+            else:
+                os.environ["TMPDIR"] = before
+    client = getattr(manager, "_client", None)
+    proc = getattr(getattr(client, "_transport", None), "_proc", None)
+    s.driver = getattr(proc, "pid", None)
+    return manager, playwright
+
+
+def _launch_and_run(
+    s: _Session, playwright: Any, chromium: str, sandbox: bool, error: type[Exception]
+) -> Fetched:
+    sandboxed = sandbox_used(sandbox)
+    try:
+        browser = playwright.chromium.launch(
+            executable_path=chromium,
+            args=[*_ARGS, s.marker],
+            # Chromium's own popup blocker (Playwright turns it off by default)
+            ignore_default_args=["--disable-popup-blocking"],
+            chromium_sandbox=sandboxed,
+            timeout=30_000,
+        )
+    except error as exc:
+        hint = (" (its sandbox could not start: give this user namespaces, or set"
+                " capture.sandbox = false, see docs/threat-model.md)" if sandboxed else "")
+        raise CaptureError(
+            f"Chromium at {chromium} did not start{hint}: {_first_line(exc)}"
+        ) from exc
+    try:
+        return _run(s, browser, error)
+    finally:
+        with contextlib.suppress(error):
+            browser.close()
+
+
+def _kill(s: _Session) -> None:
+    """End this capture's Chromium (the processes whose command line has its marker)."""
+    s.killed = True
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            args = (proc / "cmdline").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if s.marker.encode() in args:
+            with contextlib.suppress(OSError):
+                os.kill(int(proc.name), signal.SIGKILL)
+    if s.driver is not None:
+        with contextlib.suppress(OSError):
+            os.kill(s.driver, signal.SIGKILL)
 
 
 def _run(s: _Session, browser: Any, error: type[Exception]) -> Fetched:
@@ -245,8 +373,10 @@ def _run(s: _Session, browser: Any, error: type[Exception]) -> Fetched:
         accept_downloads=False,
         viewport={"width": 1280, "height": 900},
     )
+    context.add_init_script(_INIT_JS)
     context.route("**/*", s.handle)
     page = context.new_page()
+    s.page = page
     rendered = _navigate(s, page, error)
     if s.failure is not None:
         raise CaptureError(s.failure)
@@ -254,6 +384,7 @@ def _run(s: _Session, browser: Any, error: type[Exception]) -> Fetched:
         raise CaptureError("the browser made no request for the page")
     outputs: list[Output] = []
     title = ""
+    cut: list[str] = []
     if rendered:
         with contextlib.suppress(error):  # still busy after that: capture what is there
             page.wait_for_load_state(
@@ -262,25 +393,24 @@ def _run(s: _Session, browser: Any, error: type[Exception]) -> Fetched:
         if s.failure is not None:
             raise CaptureError(s.failure)
         try:
-            title = page.title()
-            shot = page.screenshot(
-                full_page=True, type="png", timeout=max(1.0, s.fetcher.left()) * 1000
-            )
-            dom = page.content().encode("utf-8")
-            text = page.evaluate(
-                "() => document.body ? document.body.innerText"
-                " : document.documentElement.textContent || ''"
-            )
+            title = _clean(str(page.title() or ""))
+            shot, shot_cut = _screenshot(s, page)
+            dom, dom_cut = _bounded(str(page.evaluate(_DOM_JS, MAX_DOM) or ""), MAX_DOM)
+            text, text_cut = _bounded(str(page.evaluate(_TEXT_JS, MAX_TEXT) or ""), MAX_TEXT)
         except error as exc:
+            if s.killed:
+                raise CaptureError("the capture took longer than its timeout") from exc
             raise CaptureError(f"the page could not be rendered: {_first_line(exc)}") from exc
         if s.fetcher.left() <= 0:
             raise CaptureError("the capture took longer than its timeout")
         outputs += _write(s, "screenshot", "screenshot.png", "image/png", shot)
         outputs += _write(s, "rendered", "rendered-dom.html", "text/html", dom)
-        outputs += _write(s, "text", "text.txt", "text/plain", str(text or "").encode("utf-8"))
+        outputs += _write(s, "text", "text.txt", "text/plain", text)
+        cut = [r for r, c in (("screenshot", shot_cut), ("rendered", dom_cut),
+                              ("text", text_cut)) if c]
     context.close()
     final = s.main[-1]
-    if final.media_type in _HTML:
+    if final.media_type in _HTML and rendered:
         outputs += _write(s, "source", "source.html", "text/html", final.body, final.url)
     else:
         ext = _extension(final.media_type)
@@ -303,6 +433,7 @@ def _run(s: _Session, browser: Any, error: type[Exception]) -> Fetched:
         bytes=s.fetcher.bytes,
         skipped=s.skipped,
         rendered=rendered,
+        cut=cut,
     )
     s.warc.close()
     wacz = s.folder / "capture.wacz"
@@ -317,6 +448,7 @@ def _navigate(s: _Session, page: Any, error: type[Exception]) -> bool:
     target, seen = s.url, {s.url}
     while True:
         s.next_url = None
+        s.navigating = True
         try:
             page.goto(target, timeout=max(1.0, s.fetcher.left()) * 1000, wait_until="load")
         except error as exc:
@@ -324,7 +456,7 @@ def _navigate(s: _Session, page: Any, error: type[Exception]) -> bool:
                 raise CaptureError(s.failure) from exc
             if s.next_url is None:
                 last = s.main[-1] if s.main else None
-                if last is None or last.media_type in _HTML:
+                if last is None or (last.media_type in _HTML and not _is_attachment(last)):
                     if s.fetcher.left() <= 0 or "Timeout" in type(exc).__name__:
                         raise CaptureError("the capture took longer than its timeout") from exc
                     raise CaptureError(
@@ -362,7 +494,10 @@ def _media(s: _Session, final: Exchange) -> list[Output]:
         kind = ex.media_type.partition("/")[0]
         if ex is final or kind not in ("image", "video", "audio") or ex.status != 200:
             continue
-        body = _decoded(ex)
+        try:
+            body = _decoded(ex, s.limits.max_response)
+        except CaptureError:  # already named in skipped
+            continue
         if len(body) < MEDIA_FLOOR or ex.url in seen or len(out) >= MAX_MEDIA:
             continue
         seen.add(ex.url)
@@ -370,6 +505,60 @@ def _media(s: _Session, final: Exchange) -> list[Output]:
         path.write_bytes(body)
         out.append(Output("media", path, ex.media_type, ex.url))
     return out
+
+
+# a flood of history entries keeps Playwright's driver busy with events: a few are allowed
+_INIT_JS = """(() => {
+    let left = 100;
+    for (const name of ['pushState', 'replaceState']) {
+        const real = History.prototype[name];
+        History.prototype[name] = function (...args) {
+            if (left > 0) { left--; return real.apply(this, args); }
+        };
+    }
+})();"""
+_DOM_JS = """limit => {
+    let out = '';
+    if (document.doctype) out = new XMLSerializer().serializeToString(document.doctype);
+    if (document.documentElement) out += document.documentElement.outerHTML;
+    return out.slice(0, limit + 1);
+}"""
+_TEXT_JS = """limit => {
+    const t = document.body ? document.body.innerText
+        : (document.documentElement && document.documentElement.textContent) || '';
+    return t.slice(0, limit + 1);
+}"""
+_SIZE_JS = """() => {
+    const d = document.documentElement, b = document.body;
+    return [Math.max(d ? d.scrollWidth : 0, b ? b.scrollWidth : 0),
+            Math.max(d ? d.scrollHeight : 0, b ? b.scrollHeight : 0)];
+}"""
+
+
+def _clean(text: str) -> str:
+    """``text`` with lone surrogates (JavaScript strings may hold them) as U+FFFD."""
+    return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def _bounded(text: str, limit: int) -> tuple[bytes, bool]:
+    """``text`` as UTF-8 of at most ``limit`` bytes (cut between characters), and whether
+    it was cut."""
+    data = _clean(text).encode("utf-8")
+    if len(data) <= limit:
+        return data, False
+    return data[:limit].decode("utf-8", "ignore").encode("utf-8"), True
+
+
+def _screenshot(s: _Session, page: Any) -> tuple[bytes, bool]:
+    """The whole page as PNG, at most MAX_SHOT_WIDTH x MAX_SHOT_HEIGHT pixels (cut beyond)."""
+    width, height = (int(v) for v in page.evaluate(_SIZE_JS))
+    cut = width > MAX_SHOT_WIDTH or height > MAX_SHOT_HEIGHT
+    clip = {"x": 0, "y": 0, "width": max(1, min(width, MAX_SHOT_WIDTH)),
+            "height": max(1, min(height, MAX_SHOT_HEIGHT))}
+    shot = page.screenshot(
+        full_page=True, clip=clip, type="png", timeout=max(1.0, s.fetcher.left()) * 1000
+    )
+    return bytes(shot), cut
 
 
 def _first_line(exc: BaseException) -> str:

@@ -129,6 +129,11 @@ def check_url(url: str) -> str:
         raise CaptureError(f"only http and https URLs can be captured, not {scheme}:")
     if not parts.hostname:
         raise CaptureError("the URL names no host")
+    if parts.username is not None or parts.password is not None:
+        raise CaptureError(
+            "the URL holds a user name or password, which would be recorded in clear: "
+            "remove them (pages behind a login cannot be captured)"
+        )
     return url
 
 

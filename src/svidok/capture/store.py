@@ -227,6 +227,7 @@ def _entry(
         "started": format_time(datetime.fromtimestamp(f.started, UTC)),
         "ended": format_time(datetime.fromtimestamp(f.ended, UTC)),
         "rendered": f.rendered,
+        "cut": list(f.cut),
         "tls": f.certificate.to_json() if f.certificate else None,
         "user_agent": f.user_agent,
         "tools": {
