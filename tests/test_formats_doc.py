@@ -185,10 +185,10 @@ def _search_read(home: Home) -> None:
     from svidok.ledger.entries import Draft
 
     obj = next(e for e in _entries(home.path) if e["type"] == "acquisition")["data"]["object"]
-    shown = {"case": "00000000-0000-4000-8000-000000000001",
-             "record": "00000000-0000-4000-8000-000000000002", "object": obj}
     read = Draft("search.read", "tester", {
-        "purpose": "search", "via": "cli", "shown": [shown], "query": "ab" * 32})
+        "case": "00000000-0000-4000-8000-000000000001",
+        "record": "00000000-0000-4000-8000-000000000002", "object": obj,
+        "purpose": "search", "via": "cli", "query": "ab" * 32})
     with home.writing():
         home.commit([read])
 

@@ -86,8 +86,8 @@ def _new_read(path: Path, action: Callable[[], None]) -> dict[str, Any]:
 def _check(entry: dict[str, Any], path: Path, ids: dict[str, str], via: str,
            query: str) -> None:
     assert entry["data"]["purpose"] == "search" and entry["data"]["via"] == via
-    assert entry["data"]["shown"] == [{"case": ids["case"], "record": ids["transcript.txt"],
-                                       "object": ids["transcript.txt:object"]}]
+    assert (entry["data"]["case"], entry["data"]["record"], entry["data"]["object"]) == (
+        ids["case"], ids["transcript.txt"], ids["transcript.txt:object"])
     assert entry["data"]["query"] == _hash(path, query)
     line = json.dumps(entry, ensure_ascii=False)
     for word in ("Шевчук", "Shevchuk", "шевчук", "Ягідн"):
@@ -169,4 +169,15 @@ def test_an_actor_without_access_records_nothing(
         with home.catalog.engine.connect() as conn:
             results = search(conn, actor, "Шевчук")
         assert results.hits == ()
-        assert record_read(home, actor, results, "api", None) is None
+        assert record_read(home, actor, results, "api", None) == []
+
+
+def test_a_search_read_is_in_the_custody_history_of_the_item_it_showed(
+    world: World,
+) -> None:
+    c, path, ids = world
+    signed_in(c, "viktor")
+    read = _new_read(path, lambda: c.get("/search", params={"q": "Ягідне"}))
+    with Home.open(path) as home:
+        history = casework(home).history(OPERATOR, ids["case"], ids["transcript.txt"])
+    assert read["index"] in [h.index for h in history if h.type == "search.read"]

@@ -64,6 +64,8 @@ def apply(conn: Connection, batch: Sequence[Entry]) -> None:
         )
         if e.type == "capture":  # a web capture shows in its case's activity
             case_id = str(d["case"])
+        elif e.type == "search.read":  # in the custody history of the item it showed
+            case_id, record_id = str(d["case"]), str(d["record"])
         rows["entries"].append(
             {
                 "idx": e.index,

@@ -2,12 +2,13 @@
 
 A result's snippet may quote the text extracted from an item's original (a PDF's text, a
 transcript, a captured page's text): that is a read of evidence, and every read is
-recorded. Each search response (command line, API, web page) that shows such a snippet is
-preceded by one ``search.read`` entry naming the originals whose text was shown, the purpose
-(``search``) and the way (``cli``, ``api``, ``web``). The query itself may hold a witness's
-name, so it is never written in clear: only a keyed hash of its normalised words (HMAC-SHA256
-with the data home's field key, :meth:`svidok.protect.FieldCipher.blind`), which lets whoever
-holds the key check whether a given query was asked, and nobody else.
+recorded. Each search response (command line, API, web page) that shows such snippets is
+preceded by one ``search.read`` entry per item shown that way (its case, record and
+original, the purpose ``search`` and the way ``cli``, ``api`` or ``web``), so that the read
+shows in that item's custody history like any other view of it. The query itself may hold
+a witness's name, so it is never written in clear: only a keyed hash of its normalised words
+(HMAC-SHA256 with the data home's field key, :meth:`svidok.protect.FieldCipher.blind`), which
+lets whoever holds the key check whether a given query was asked, and nobody else.
 """
 
 from __future__ import annotations
@@ -65,17 +66,17 @@ def shown_texts(home: Home, results: Results) -> list[dict[str, JSONValue]]:
 
 
 def record_read(home: Home, actor: Actor, results: Results, via: Via,
-                blind: Blind | None) -> Entry | None:
-    """Write (durably) the ``search.read`` entry of a response about to be shown, if it
-    shows extracted text; the entry back (None when nothing of the kind is shown)."""
+                blind: Blind | None) -> list[Entry]:
+    """Write (durably, in one commit) the ``search.read`` entries of a response about to be
+    shown: one per item whose extracted text it shows (none when it shows no such text)."""
     shown = shown_texts(home, results)
     if not shown:
-        return None
-    listed: list[JSONValue] = list(shown)
-    data: dict[str, JSONValue] = {"purpose": PURPOSE, "via": via, "shown": listed}
+        return []
+    common: dict[str, JSONValue] = {"purpose": PURPOSE, "via": via}
     if blind is not None and results.query.strip():
-        data["query"] = blind(" ".join(words(results.query)), QUERY_CONTEXT)
+        common["query"] = blind(" ".join(words(results.query)), QUERY_CONTEXT)
     if actor.user_id is not None:
-        data["by"] = actor.user_id
+        common["by"] = actor.user_id
+    drafts = [Draft(ENTRY, actor.name, {**item, **common}) for item in shown]
     with home.writing():
-        return home.commit([Draft(ENTRY, actor.name, data)])[0]
+        return home.commit(drafts)
