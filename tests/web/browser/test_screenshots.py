@@ -34,6 +34,9 @@ def _pages(site: Site) -> dict[str, str]:
         "timeline": f"/cases/{CASE}/timeline",
         "review": f"/cases/{CASE}/review",
         "export": f"/cases/{CASE}/export",
+        "duplicates": f"/cases/{CASE}/duplicates",
+        "capture": f"/cases/{CASE}/capture",
+        "search": "/search?q=Bucha",
         "ledger": "/ledger",
     }
 
