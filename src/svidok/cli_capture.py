@@ -66,6 +66,7 @@ def capture_command(
             for o in report.objects
         ),
         f"{len(report.items)} new items in the case; {len(f.skipped)} requests skipped",
+        *([f"cut at their size limits: {', '.join(f.cut)}"] if f.cut else []),
     ]
     if f.certificate is not None:
         lines.insert(1, f"  TLS: {f.certificate.subject} "

@@ -13,6 +13,7 @@ import shutil
 import ssl
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -264,3 +265,46 @@ def warc_records(wacz: Path) -> list[tuple[str, str, int | None]]:
         rec.content_stream().read()
         out.append((rec.rec_type, rec.rec_headers.get_header("WARC-Target-URI"), status))
     return out
+
+
+def _descendants() -> set[int]:
+    """Processes below this one (Playwright's driver, Chromium and its helpers)."""
+    parents: dict[int, int] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue
+        parents[int(entry)] = int(stat.rpartition(")")[2].split()[1])
+    mine, grew = {os.getpid()}, True
+    while grew:
+        grew = False
+        for pid, ppid in parents.items():
+            if ppid in mine and pid not in mine:
+                mine.add(pid)
+                grew = True
+    return mine - {os.getpid()}
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_behind(tmp_path_factory: pytest.TempPathFactory,
+                        monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each capture's working folders (Svidok's and Playwright's) go in a temporary
+    directory of the test's own, which must be empty after it; no process below this one
+    may remain."""
+    tmp_path_factory.getbasetemp()  # made before the temporary directory changes
+    tmp = Path(tempfile.mkdtemp(prefix="cap-", dir="/tmp"))  # short: Chromium's sockets go in
+    monkeypatch.setenv("TMPDIR", str(tmp))
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
+    yield
+    deadline = time.monotonic() + 5
+    while _descendants() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = {pid: Path(f"/proc/{pid}/cmdline").read_bytes()[:80] for pid in _descendants()
+            if Path(f"/proc/{pid}/cmdline").exists()}
+    assert not left, f"processes left running: {left}"
+    left_over = sorted(p.name for p in tmp.iterdir())
+    shutil.rmtree(tmp) if not left_over else None
+    assert left_over == [], "working folders left behind"

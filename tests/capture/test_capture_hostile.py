@@ -7,12 +7,9 @@ from __future__ import annotations
 import gzip
 import http.server
 import json
-import os
-import shutil
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -213,49 +210,6 @@ def hostile() -> Iterator[Hostile]:
     ws.close()
 
 
-def _descendants() -> set[int]:
-    """Processes below this one (Playwright's driver, Chromium and its helpers)."""
-    parents: dict[int, int] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        parents[int(entry)] = int(stat.rpartition(")")[2].split()[1])
-    mine, grew = {os.getpid()}, True
-    while grew:
-        grew = False
-        for pid, ppid in parents.items():
-            if ppid in mine and pid not in mine:
-                mine.add(pid)
-                grew = True
-    return mine - {os.getpid()}
-
-
-@pytest.fixture(autouse=True)
-def nothing_left_behind(tmp_path_factory: pytest.TempPathFactory,
-                        monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Each capture's working folders (Svidok's and Playwright's) go in a temporary
-    directory of the test's own, which must be empty after it; no process below this one
-    may remain."""
-    tmp_path_factory.getbasetemp()  # made before the temporary directory changes
-    tmp = Path(tempfile.mkdtemp(prefix="cap-", dir="/tmp"))  # short: Chromium's sockets go in
-    monkeypatch.setenv("TMPDIR", str(tmp))
-    monkeypatch.setattr(tempfile, "tempdir", str(tmp))
-    yield
-    deadline = time.monotonic() + 5
-    while _descendants() and time.monotonic() < deadline:
-        time.sleep(0.1)
-    left = {pid: Path(f"/proc/{pid}/cmdline").read_bytes()[:80] for pid in _descendants()
-            if Path(f"/proc/{pid}/cmdline").exists()}
-    assert not left, f"processes left running: {left}"
-    left_over = sorted(p.name for p in tmp.iterdir())
-    shutil.rmtree(tmp) if not left_over else None
-    assert left_over == [], "working folders left behind"
-
-
 def _options(case: str, chromium: str, **limits: object) -> CaptureOptions:
     return CaptureOptions(
         case=case, collector="Olena K.",
@@ -305,7 +259,7 @@ def test_a_million_pixel_tall_page_gets_a_cut_screenshot(
     with Image.open(io.BytesIO(shot)) as img:
         assert img.size == (1280, MAX_SHOT_HEIGHT)
     assert _entry(home)["cut"] == ["screenshot"]
-    assert report.fetched.cut == ["screenshot"]
+    assert report.to_json()["cut"] == ["screenshot"]
 
 
 def test_a_page_of_50_mb_of_text_ends_cleanly(

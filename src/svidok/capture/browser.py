@@ -139,6 +139,7 @@ class _Session:
         self.marker = f"--svidok-capture={uuid.uuid4().hex}"  # names this capture's Chromium
         self.killed = False  # the watchdog ended Chromium at the timeout
         self.driver: int | None = None  # the process id of Playwright's driver
+        self.killed_pids: set[int] = set()
 
     def skip(self, url: str, why: str) -> None:
         self.skipped.append((without_credentials(url), why))
@@ -284,8 +285,10 @@ def load(
         raise
     finally:
         watchdog.cancel()
+        watchdog.join()  # a kill under way ends first
         with contextlib.suppress(Exception):
             manager.__exit__(None, None, None)  # ends the driver and its Chromium
+        _wait_killed(s)
         s.warc.close()
         s.fetcher.close()
 
@@ -343,22 +346,49 @@ def _launch_and_run(
             browser.close()
 
 
-def _kill(s: _Session) -> None:
-    """End this capture's Chromium (the processes whose command line has its marker)."""
-    s.killed = True
+def _processes() -> dict[int, tuple[int, bytes]]:
+    """Every live process: its parent and command line (zombies left out)."""
+    out: dict[int, tuple[int, bytes]] = {}
     for proc in Path("/proc").iterdir():
         if not proc.name.isdigit():
             continue
         try:
-            args = (proc / "cmdline").read_bytes().split(b"\0")
-        except OSError:
+            state, ppid = proc.joinpath("stat").read_text().rpartition(")")[2].split()[:2]
+            if state != "Z":
+                out[int(proc.name)] = (int(ppid), proc.joinpath("cmdline").read_bytes())
+        except (OSError, ValueError):
             continue
-        if s.marker.encode() in args:
-            with contextlib.suppress(OSError):
-                os.kill(int(proc.name), signal.SIGKILL)
+    return out
+
+
+def _kill(s: _Session) -> None:
+    """End this capture's Chromium and Playwright driver, and every process below them
+    (Chromium's processes are found by the marker on the command line of its first)."""
+    s.killed = True
+    procs = _processes()
+    marker = s.marker.encode()
+    tree = {pid for pid, (_, cmd) in procs.items() if marker in cmd.split(b"\0")}
     if s.driver is not None:
+        tree.add(s.driver)
+    grew = True
+    while grew:
+        below = {pid for pid, (ppid, _) in procs.items() if ppid in tree} - tree
+        tree |= below
+        grew = bool(below)
+    s.killed_pids = tree
+    for pid in tree:
         with contextlib.suppress(OSError):
-            os.kill(s.driver, signal.SIGKILL)
+            os.kill(pid, signal.SIGKILL)
+
+
+def _wait_killed(s: _Session) -> None:
+    """After a kill, until the killed processes are gone (they may still write into the
+    working folder), at most 10 seconds."""
+    deadline = time.monotonic() + 10
+    while s.killed_pids and time.monotonic() < deadline:
+        s.killed_pids &= set(_processes())
+        if s.killed_pids:
+            time.sleep(0.05)
 
 
 def _run(s: _Session, browser: Any, error: type[Exception]) -> Fetched:

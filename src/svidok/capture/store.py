@@ -105,6 +105,7 @@ class CaptureReport:
             "objects": [o.to_json() for o in self.objects],
             "items": list(self.items),
             "skipped": len(f.skipped),
+            "cut": list(f.cut),
         }
 
 
