@@ -65,7 +65,7 @@ def capture_command(
             f"  {o.role}: {o.object_id[:19]} {o.media_type} {o.size:,} bytes"
             for o in report.objects
         ),
-        f"{len(report.items)} new items in the case; {len(f.skipped)} requests skipped",
+        f"{len(report.items)} new items in the case; {f.skipped_count} requests skipped",
         *([f"cut at their size limits: {', '.join(f.cut)}"] if f.cut else []),
     ]
     if f.certificate is not None:

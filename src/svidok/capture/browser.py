@@ -29,6 +29,7 @@ from svidok.errors import CaptureError
 
 MEDIA_FLOOR = 1024  # embedded media smaller than this (tracking pixels, spacers) is not an item
 MAX_MEDIA = 200
+MAX_SKIPPED_KEPT = 1000  # skipped requests kept in memory (a page can make millions)
 MAX_SHOT_HEIGHT = 16384  # screenshot pixels: a taller page is cut there (``cut`` says so)
 MAX_SHOT_WIDTH = 4096
 MAX_TEXT = 10 << 20  # bytes of page text (UTF-8) kept; more is cut
@@ -75,7 +76,8 @@ class Fetched:
     requests: int
     bytes: int
     outputs: list[Output] = field(default_factory=list)
-    skipped: list[tuple[str, str]] = field(default_factory=list)
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # the first ones
+    skipped_count: int = 0  # all of them
     rendered: bool = True  # False: the browser did not render the URL (a download)
     cut: list[str] = field(default_factory=list)  # roles cut at their limit (screenshot...)
 
@@ -133,6 +135,7 @@ class _Session:
         self.main: list[Exchange] = []  # the main document's hops, in order
         self.failure: str | None = None
         self.skipped: list[tuple[str, str]] = []
+        self.skipped_count = 0
         self.next_url: str | None = None  # where the page's last response redirects to
         self.page: Any = None  # the captured page (popups are other pages)
         self.navigating = False  # a navigation of ours is awaited (others are the page's own)
@@ -142,7 +145,9 @@ class _Session:
         self.killed_pids: set[int] = set()
 
     def skip(self, url: str, why: str) -> None:
-        self.skipped.append((without_credentials(url), why))
+        self.skipped_count += 1
+        if len(self.skipped) < MAX_SKIPPED_KEPT:
+            self.skipped.append((without_credentials(url), why))
 
     def handle(self, route: Any, request: Any) -> None:
         """Every request of the browser; nothing may escape from here (Playwright would
@@ -462,6 +467,7 @@ def _run(s: _Session, browser: Any, error: type[Exception]) -> Fetched:
         requests=s.fetcher.requests,
         bytes=s.fetcher.bytes,
         skipped=s.skipped,
+        skipped_count=s.skipped_count,
         rendered=rendered,
         cut=cut,
     )

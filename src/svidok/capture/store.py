@@ -104,7 +104,7 @@ class CaptureReport:
             "title": f.title,
             "objects": [o.to_json() for o in self.objects],
             "items": list(self.items),
-            "skipped": len(f.skipped),
+            "skipped": f.skipped_count,
             "cut": list(f.cut),
         }
 
@@ -247,7 +247,7 @@ def _entry(
         },
         "requests": f.requests,
         "bytes": f.bytes,
-        "skipped_count": len(f.skipped),
+        "skipped_count": f.skipped_count,
         "skipped": [{"url": u, "reason": r} for u, r in f.skipped[:MAX_SKIPPED]],
         "objects": [o.to_json() for o in stored],
     }
