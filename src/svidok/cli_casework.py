@@ -56,7 +56,7 @@ def _emit(data: object, as_json: bool, text: str) -> None:
         cli._print_json(data)
     else:
         for line in text.split("\n"):
-            cli.out.print(escape_text(line))
+            cli.out.print(escape_text(line), markup=False, highlight=False)  # text, never markup
 
 
 def _read_password(from_stdin: bool) -> str:

@@ -227,3 +227,19 @@ def test_the_servers_background_job_extracts_the_text_of_an_upload(
     assert kinds == ["text"]
     assert _keys(home, "Yahidne", evidence) == {"transcript.txt"}
     assert _keys(home, "Yablunska", evidence) == set()  # only the object asked for
+
+
+def test_cli_shows_record_text_as_text_never_as_console_markup(home_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from svidok.cli import app
+
+    title = "[bold]Yahidne[/bold] school [link=http://example.invalid]basement[/link] [yahidne]"
+    with Home.open(home_path) as home:
+        work = casework(home)
+        case = work.create_case(OPERATOR, {"reference": "CLI-2", "title": "Markup"}).id
+        work.create(OPERATOR, case, "incident", {"title": title})
+    shown = CliRunner().invoke(app, ["search", "basement", "--home", str(home_path)])
+    assert shown.exit_code == 0, shown.output
+    assert title in shown.output.replace("\n", " ")  # the label, exactly as written
+    assert "[link=http://example.invalid][basement][/link] [yahidne]" in shown.output  # marked
