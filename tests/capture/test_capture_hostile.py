@@ -130,6 +130,11 @@ class _Hostile(Handler):
                        Content_Length="5")
         elif p == "/bomb":
             self._send(200, "text/html", BOMB, Content_Encoding="gzip")
+        elif p == "/zimgs":
+            self._page("<p>inflating</p>" + "".join(f"<img src='/zimg?{i}'>" for i in range(5)))
+        elif p.startswith("/zimg?"):
+            self._send(200, "image/png", gzip.compress(PNG + bytes(3 << 20) + p.encode()),
+                       Content_Encoding="gzip")
         elif p == "/bomb-img":
             self._page("<p>bomb inside</p><img src='/bomb.png'>")
         elif p == "/bomb.png":
@@ -558,3 +563,18 @@ def test_a_script_that_never_returns_ends_at_the_timeout(
     home, case_id = case_home
     _refused(home, hostile.url + "/busy", _options(case_id, chromium, timeout=6.0),
              "took longer than its timeout", within=25)
+
+
+def test_what_decompression_adds_counts_against_the_byte_limit(
+    case_home: tuple[Home, str], hostile: Hostile, chromium: str
+) -> None:
+    """Five pictures of a few kilobytes that inflate to 3 MB each, within 8 MB in all: two
+    fit, three are over the limit (without this, 200 such files could fill the disk)."""
+    home, case_id = case_home
+    report = capture(home, hostile.url + "/zimgs",
+                     _options(case_id, chromium, max_bytes=8 << 20), OPERATOR)
+    f = report.fetched
+    assert f.bytes < 1 << 20
+    assert len([o for o in report.objects if o.role == "media"]) == 2
+    assert f.skipped_count == 3
+    assert all("once decompressed" in why for _, why in f.skipped)

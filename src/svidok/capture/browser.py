@@ -136,6 +136,7 @@ class _Session:
         self.failure: str | None = None
         self.skipped: list[tuple[str, str]] = []
         self.skipped_count = 0
+        self.inflated = 0  # bytes that decompression added: they count against max_bytes
         self.next_url: str | None = None  # where the page's last response redirects to
         self.page: Any = None  # the captured page (popups are other pages)
         self.navigating = False  # a navigation of ours is awaited (others are the page's own)
@@ -194,7 +195,9 @@ class _Session:
                     list(request.headers.items()),
                     request.post_data_buffer if hops == 0 else None,
                 )
-                body = _decoded(ex, self.limits.max_response)
+                room = self.limits.max_bytes - self.fetcher.bytes - self.inflated
+                body = _decoded(ex, max(0, min(self.limits.max_response, room)))
+                self.inflated += max(0, len(body) - len(ex.body))
             except CaptureError as exc:
                 fatal = (
                     is_main
