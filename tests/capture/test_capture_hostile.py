@@ -130,6 +130,15 @@ class _Hostile(Handler):
                        Content_Length="5")
         elif p == "/bomb":
             self._send(200, "text/html", BOMB, Content_Encoding="gzip")
+        elif p == "/rawheader":
+            body = b"<title>Header</title><p>odd headers</p>"
+            self.wfile.write(b"HTTP/1.1 200 OK\r\nContent-Type: text/html\r\n"
+                             b"Content-Disposition: inline; filename=\""
+                             + "Київ".encode() + b".html\"\r\n"
+                             b"X-Odd: \xff\xfe\x01\r\n"
+                             b"Content-Length: %d\r\n\r\n%s" % (len(body), body))
+        elif p == "/longtitle":
+            self._page("<p>long title</p>", title="T" * 100_000)
         elif p == "/zimgs":
             self._page("<p>inflating</p>" + "".join(f"<img src='/zimg?{i}'>" for i in range(5)))
         elif p.startswith("/zimg?"):
@@ -578,3 +587,26 @@ def test_what_decompression_adds_counts_against_the_byte_limit(
     assert len([o for o in report.objects if o.role == "media"]) == 2
     assert f.skipped_count == 3
     assert all("once decompressed" in why for _, why in f.skipped)
+
+
+def test_headers_that_are_not_ascii(
+    case_home: tuple[Home, str], hostile: Hostile, chromium: str
+) -> None:
+    home, case_id = case_home
+    report = capture(home, hostile.url + "/rawheader", _options(case_id, chromium), OPERATOR)
+    assert report.fetched.title == "Header"
+    assert b"odd headers" in _read(home, report, "text")
+
+
+def test_a_long_title_is_cut_everywhere(
+    case_home: tuple[Home, str], hostile: Hostile, chromium: str
+) -> None:
+    import io
+    import zipfile
+
+    home, case_id = case_home
+    report = capture(home, hostile.url + "/longtitle", _options(case_id, chromium), OPERATOR)
+    assert report.fetched.title == "T" * 1000
+    with zipfile.ZipFile(io.BytesIO(_read(home, report, "wacz"))) as z:
+        page = json.loads(z.read("pages/pages.jsonl").decode().splitlines()[1])
+    assert page["title"] == "T" * 1000

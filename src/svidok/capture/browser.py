@@ -34,6 +34,7 @@ MAX_SHOT_HEIGHT = 16384  # screenshot pixels: a taller page is cut there (``cut`
 MAX_SHOT_WIDTH = 4096
 MAX_TEXT = 10 << 20  # bytes of page text (UTF-8) kept; more is cut
 MAX_DOM = 20 << 20  # bytes of rendered DOM kept; more is cut
+MAX_TITLE = 1000  # characters of the page's title kept (as in the entry)
 _HTML = {"text/html", "application/xhtml+xml"}
 _ARGS = [
     "--disable-gpu",
@@ -431,7 +432,7 @@ def _run(s: _Session, browser: Any, error: type[Exception]) -> Fetched:
         if s.failure is not None:
             raise CaptureError(s.failure)
         try:
-            title = _clean(str(page.title() or ""))
+            title = _clean(str(page.title() or "")[:MAX_TITLE])
             shot, shot_cut = _screenshot(s, page)
             dom, dom_cut = _bounded(str(page.evaluate(_DOM_JS, MAX_DOM) or ""), MAX_DOM)
             text, text_cut = _bounded(str(page.evaluate(_TEXT_JS, MAX_TEXT) or ""), MAX_TEXT)
