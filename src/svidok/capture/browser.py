@@ -437,7 +437,7 @@ def _run(s: _Session, browser: Any, error: type[Exception]) -> Fetched:
             dom, dom_cut = _bounded(str(page.evaluate(_DOM_JS, MAX_DOM) or ""), MAX_DOM)
             text, text_cut = _bounded(str(page.evaluate(_TEXT_JS, MAX_TEXT) or ""), MAX_TEXT)
         except error as exc:
-            if s.killed:
+            if s.killed or s.fetcher.left() <= 0 or "Timeout" in type(exc).__name__:
                 raise CaptureError("the capture took longer than its timeout") from exc
             raise CaptureError(f"the page could not be rendered: {_first_line(exc)}") from exc
         if s.fetcher.left() <= 0:
