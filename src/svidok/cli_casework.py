@@ -9,8 +9,10 @@ under the operating-system user's name.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import sys
+from collections.abc import Callable, Iterator
 from contextlib import suppress
 from datetime import timedelta
 from pathlib import Path
@@ -57,6 +59,23 @@ def _emit(data: object, as_json: bool, text: str) -> None:
     else:
         for line in text.split("\n"):
             cli.out.print(escape_text(line), markup=False, highlight=False)  # text, never markup
+
+
+@contextlib.contextmanager
+def _counting(label: str, as_json: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr counting originals done of all to do (``progress(n, total)``
+    for the Python API's callback), or None when output is for machines or not a terminal."""
+    from svidok import cli
+
+    if as_json or not cli._show_progress():
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(),
+                  console=cli.err, transient=True) as bar:
+        task = bar.add_task(label, total=None)
+        yield lambda done, total: bar.update(task, completed=done, total=total)
 
 
 def _read_password(from_stdin: bool) -> str:

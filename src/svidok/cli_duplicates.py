@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from svidok.cli_casework import HomeOpt, JsonOpt, _emit, _home, _operator
+from svidok.cli_casework import HomeOpt, JsonOpt, _counting, _emit, _home, _operator
 
 duplicates_app = typer.Typer(
     no_args_is_help=True, help="Near-duplicate pictures and videos (PDQ, vPDQ).")
@@ -33,8 +33,8 @@ def hash_command(
     from svidok import cli
     from svidok.analysis.hashing import compute_hashes
 
-    with _home(home) as h:
-        report = compute_hashes(h, cli._actor(), case=case, retry=retry)
+    with _home(home) as h, _counting("hashing", as_json) as progress:
+        report = compute_hashes(h, cli._actor(), case=case, retry=retry, progress=progress)
     failed = "".join(f"\nfailed: {obj}: {why}" for obj, why in report.failed)
     _emit(report.to_json(), as_json,
           f"{report.originals} originals: {report.hashed} hashed, {report.unchanged} had a "

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from svidok.cli_casework import HomeOpt, JsonOpt, _emit, _home
+from svidok.cli_casework import HomeOpt, JsonOpt, _counting, _emit, _home
 
 
 def previews_command(
@@ -22,21 +22,11 @@ def previews_command(
     """Make the previews (thumbnails, larger previews, video keyframes, audio waveforms) of
     stored originals that lack them, each rendered in an isolated worker and stored as a
     derivative object with a ledger entry; failures are recorded too. Exit 1 if any failed."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
     from svidok import cli
     from svidok.derive.previews import make_previews
 
-    with _home(home) as h:
-        if cli._show_progress() and not as_json:
-            with Progress(TextColumn("previews"), BarColumn(), MofNCompleteColumn(),
-                          console=cli.err, transient=True) as bar:
-                task = bar.add_task("previews", total=None)
-                report = make_previews(h, cli._actor(), case=case, retry=retry,
-                                       progress=lambda n, t: bar.update(task, completed=n,
-                                                                        total=t))
-        else:
-            report = make_previews(h, cli._actor(), case=case, retry=retry)
+    with _home(home) as h, _counting("previews", as_json) as progress:
+        report = make_previews(h, cli._actor(), case=case, retry=retry, progress=progress)
     failed = "".join(f"\nfailed: {obj}: {why}" for obj, why in report.failed)
     _emit(report.to_json(), as_json,
           f"{report.originals} originals: {report.rendered} given new previews "

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from svidok.cli_casework import HomeOpt, JsonOpt, _emit, _home, _operator
+from svidok.cli_casework import HomeOpt, JsonOpt, _counting, _emit, _home, _operator
 
 
 def search_command(
@@ -80,8 +80,8 @@ def search_index_command(
     from svidok import cli
     from svidok.derive.text import make_texts
 
-    with _home(home) as h:
-        report = make_texts(h, cli._actor(), case=case, retry=retry)
+    with _home(home) as h, _counting("extracting text", as_json) as progress:
+        report = make_texts(h, cli._actor(), case=case, retry=retry, progress=progress)
     failed = "".join(f"\nfailed: {obj}: {why}" for obj, why in report.failed)
     _emit(report.to_json(), as_json,
           f"{report.originals} originals with text: {report.extracted} extracted, "
