@@ -28,6 +28,7 @@ import os
 import resource
 import signal
 import sys
+from collections.abc import Callable
 
 EXIT_USAGE = 2
 EXIT_MEMORY = 3
@@ -96,6 +97,26 @@ def limit_arguments(argv: list[str]) -> tuple[int, int, dict[str, str]]:
     """
     values = dict(zip(argv[::2], argv[1::2], strict=False))
     return int(values["--memory-limit"]), int(values["--cpu-seconds"]), values
+
+
+def worker_main(
+    usage: str,
+    serve: Callable[..., int],
+    options: Callable[[dict[str, str]], tuple[object, ...]] = lambda _values: (),
+) -> int:
+    """A worker's ``main``: its limits (and ``options(values)``, more arguments for
+    ``serve``) from the command line, ``usage`` on stderr and EXIT_USAGE when they are bad;
+    then ``serve(memory, cpu, *more)``; a parent that went away ends it quietly."""
+    try:
+        memory, cpu, values = limit_arguments(sys.argv[1:])
+        more = options(values)
+    except (KeyError, ValueError):
+        print(f"usage: python -m {usage}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        return serve(memory, cpu, *more)
+    except BrokenPipeError:
+        return 0
 
 
 def write_message(fd: int, message: dict[str, object]) -> None:

@@ -23,7 +23,7 @@ from svidok._isolate import (
     EXIT_USAGE,
     confine,
     cpu_budget,
-    limit_arguments,
+    worker_main,
     write_message,
 )
 
@@ -64,16 +64,8 @@ def serve(memory_limit: int, cpu_seconds: int) -> int:
 
 
 def main() -> int:
-    try:
-        memory, cpu, _values = limit_arguments(sys.argv[1:])
-    except (KeyError, ValueError):
-        print("usage: python -m svidok.analysis._hash_worker --memory-limit BYTES "
-              "--cpu-seconds N", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        return serve(memory, cpu)
-    except BrokenPipeError:
-        return 0
+    return worker_main("svidok.analysis._hash_worker --memory-limit BYTES --cpu-seconds N",
+                       serve)
 
 
 if __name__ == "__main__":

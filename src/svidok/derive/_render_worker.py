@@ -19,7 +19,7 @@ import json
 import sys
 from pathlib import Path
 
-from svidok._isolate import EXIT_MEMORY, EXIT_USAGE, confine, limit_arguments, write_message
+from svidok._isolate import EXIT_MEMORY, EXIT_USAGE, confine, worker_main, write_message
 
 
 class _Sink:
@@ -56,11 +56,6 @@ class _Sink:
         return self._algorithm
 
 
-def _arguments(argv: list[str]) -> tuple[int, int]:
-    memory, cpu, _values = limit_arguments(argv)
-    return memory, cpu
-
-
 def serve(memory_limit: int, cpu_seconds: int) -> int:
     """Apply the limits, render the one file asked for, and say when it is done."""
     out = confine(memory_limit, cpu_seconds)
@@ -86,18 +81,8 @@ def serve(memory_limit: int, cpu_seconds: int) -> int:
 
 
 def main() -> int:
-    try:
-        memory, cpu = _arguments(sys.argv[1:])
-    except (KeyError, ValueError):
-        print(
-            "usage: python -m svidok.derive._render_worker --memory-limit BYTES --cpu-seconds N",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
-    try:
-        return serve(memory, cpu)
-    except BrokenPipeError:
-        return 0
+    return worker_main("svidok.derive._render_worker --memory-limit BYTES --cpu-seconds N",
+                       serve)
 
 
 if __name__ == "__main__":

@@ -14,7 +14,7 @@ import codecs
 import json
 import sys
 
-from svidok._isolate import EXIT_MEMORY, EXIT_USAGE, confine, limit_arguments, write_message
+from svidok._isolate import EXIT_MEMORY, EXIT_USAGE, confine, worker_main, write_message
 
 MAX_PAGES = 2000
 
@@ -78,17 +78,9 @@ def serve(memory_limit: int, cpu_seconds: int, max_chars: int) -> int:
 
 
 def main() -> int:
-    try:
-        memory, cpu, values = limit_arguments(sys.argv[1:])
-        max_chars = int(values["--max-chars"])
-    except (KeyError, ValueError):
-        print("usage: python -m svidok.derive._text_worker --memory-limit BYTES "
-              "--cpu-seconds N --max-chars N", file=sys.stderr)
-        return EXIT_USAGE
-    try:
-        return serve(memory, cpu, max_chars)
-    except BrokenPipeError:
-        return 0
+    return worker_main(
+        "svidok.derive._text_worker --memory-limit BYTES --cpu-seconds N --max-chars N",
+        serve, lambda values: (int(values["--max-chars"]),))
 
 
 if __name__ == "__main__":

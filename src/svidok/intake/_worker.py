@@ -23,17 +23,11 @@ import sys
 
 from svidok._isolate import (
     EXIT_MEMORY,
-    EXIT_USAGE,
     confine,
     cpu_budget,
-    limit_arguments,
+    worker_main,
     write_message,
 )
-
-
-def _arguments(argv: list[str]) -> tuple[int, int, str]:
-    memory, cpu, values = limit_arguments(argv)
-    return memory, cpu, values.get("--extractor", "")
 
 
 def serve(memory_limit: int, cpu_seconds: int, extractor: str) -> int:
@@ -85,19 +79,9 @@ def serve(memory_limit: int, cpu_seconds: int, extractor: str) -> int:
 
 
 def main() -> int:
-    try:
-        memory, cpu, extractor = _arguments(sys.argv[1:])
-    except (KeyError, ValueError):
-        print(
-            "usage: python -m svidok.intake._worker --memory-limit BYTES --cpu-seconds N"
-            " [--extractor NAME]",
-            file=sys.stderr,
-        )
-        return EXIT_USAGE
-    try:
-        return serve(memory, cpu, extractor)
-    except BrokenPipeError:
-        return 0
+    return worker_main(
+        "svidok.intake._worker --memory-limit BYTES --cpu-seconds N [--extractor NAME]",
+        serve, lambda values: (values.get("--extractor", ""),))
 
 
 if __name__ == "__main__":
