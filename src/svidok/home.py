@@ -35,10 +35,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import orjson
-from sqlalchemy import select
 
 from svidok._fs import atomic_write, fsync_dir
-from svidok.catalog import Catalog, schema
 from svidok.config import CONFIG_FILE, ENV_CATALOG_URL, Config
 from svidok.errors import ConfigError, FormatError, HomeError, HomeExistsError, HomeNotFoundError
 from svidok.ledger.entries import Draft, Entry
@@ -48,6 +46,7 @@ from svidok.protect import FieldCipher
 from svidok.store.ocfl import OcflStore
 
 if TYPE_CHECKING:
+    from svidok.catalog import Catalog
     from svidok.timestamps import Outcome, Timestamps
 
 DEFAULT_HOME = "svidok-data"
@@ -83,7 +82,7 @@ class Home:
         verifier: Verifier,
         store: OcflStore,
         ledger: Ledger,
-        catalog: Catalog,
+        catalog: Catalog | _CatalogOpening,
     ) -> None:
         self.path = path
         self.config = config
@@ -91,7 +90,12 @@ class Home:
         self.verifier = verifier
         self.store = store
         self.ledger = ledger
-        self.catalog = catalog
+        self._catalog: Catalog | None = None
+        self._opening: _CatalogOpening | None = None
+        if isinstance(catalog, _CatalogOpening):
+            self._opening = catalog
+        else:
+            self._catalog = catalog
         self.work = path / "work"
         #: where one-line notices go (the automatic time-stamping's failures): stderr
         self.notify: Callable[[str], None] = _stderr_line
@@ -133,6 +137,8 @@ class Home:
             FieldCipher.load_or_create(keys / "fields.key")
             OcflStore.init(tmp / "store")
             ledger = Ledger.create(tmp / "ledger", config.origin, signer)
+            from svidok.catalog import Catalog
+
             catalog = Catalog.create(config.catalog_url, tmp / "catalog.sqlite")
             (tmp / "work").mkdir()
             atomic_write(tmp / CONFIG_FILE, config.to_toml().encode())
@@ -188,7 +194,14 @@ class Home:
 
     # ----------------------------------------------------------------- opening
     @classmethod
-    def open(cls, path: Path) -> Home:
+    def open(cls, path: Path, *, catalog_in_background: bool = False) -> Home:
+        """Open the home at ``path``.
+
+        With ``catalog_in_background`` the catalog (SQLAlchemy, its database, a migration
+        for a home of an earlier version) is opened on a thread of its own while the caller
+        goes on, and :attr:`catalog` waits for it; its errors are raised there. Intake uses
+        this to start copying files at once.
+        """
         path = path.absolute()
         try:
             config = Config.load(path / CONFIG_FILE)
@@ -213,15 +226,36 @@ class Home:
                 raise HomeError(f"{key_path} does not match keys/ledger.pub")
         store = OcflStore.open(path / "store")
         ledger = Ledger(path / "ledger", config.origin, verifier, signer)
-        catalog = Catalog.for_home(config.catalog_url, path / "catalog.sqlite")
-        if not catalog.is_current():  # a home made by an earlier version: new tables
-            with ledger.locked():
-                if not catalog.is_current():
+        opening = _CatalogOpening(config.catalog_url, path / "catalog.sqlite")
+        if not catalog_in_background:
+            opening.run()
+        home = cls(path, config, signer, verifier, store, ledger, opening)
+        if not catalog_in_background:
+            home.catalog  # noqa: B018 - opened (and migrated) now, its errors raised here
+        else:
+            opening.start()
+        return home
+
+    @property
+    def catalog(self) -> Catalog:
+        """The catalog; a home opened with ``catalog_in_background`` waits for it here."""
+        catalog = self._catalog
+        if catalog is not None:
+            return catalog
+        assert self._opening is not None
+        catalog, current = self._opening.result()
+        if not current:  # a home made by an earlier version: new tables
+            with self.ledger.locked(), self._opening.lock:
+                if self._catalog is None and not catalog.is_current():
                     catalog.migrate()
-        return cls(path, config, signer, verifier, store, ledger, catalog)
+        self._catalog = catalog
+        return catalog
 
     def close(self) -> None:
-        self.catalog.close()
+        if self._catalog is not None:
+            self._catalog.close()
+        elif self._opening is not None:
+            self._opening.close()
 
     def __enter__(self) -> Home:
         return self
@@ -351,6 +385,10 @@ class Home:
 
     def catalog_logical_path(self, object_id: str) -> str | None:
         """The stored object's logical path as the catalog knows it, None if unknown."""
+        from sqlalchemy import select
+
+        from svidok.catalog import schema
+
         with self.catalog.engine.connect() as conn:
             return conn.execute(
                 select(schema.objects.c.logical_path).where(schema.objects.c.id == object_id)
@@ -361,6 +399,48 @@ class Home:
 
     def latest_checkpoint(self) -> SignedCheckpoint | None:
         return self.ledger.latest_checkpoint()
+
+
+class _CatalogOpening:
+    """Opening the catalog, now (:meth:`run`) or on a thread of its own (:meth:`start`):
+    importing SQLAlchemy, connecting, and asking whether the schema is current."""
+
+    def __init__(self, url: str | None, sqlite_path: Path) -> None:
+        self._url, self._sqlite_path = url, sqlite_path
+        self._thread: threading.Thread | None = None
+        self._done = threading.Event()
+        self._catalog: Catalog | None = None
+        self._current = False
+        self._error: BaseException | None = None
+        self.lock = threading.Lock()  # taken after the ledger lock, for a migration
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="svidok-catalog", daemon=True)
+        self._thread.start()
+
+    def run(self) -> None:
+        try:
+            from svidok.catalog import Catalog
+
+            self._catalog = Catalog.for_home(self._url, self._sqlite_path)
+            self._current = self._catalog.is_current()
+        except BaseException as exc:  # raised again to whoever asks for the catalog
+            self._error = exc
+        finally:
+            self._done.set()
+
+    def result(self) -> tuple[Catalog, bool]:
+        """The opened catalog and whether its schema is current; the opening's error."""
+        self._done.wait()
+        if self._error is not None:
+            raise self._error
+        assert self._catalog is not None
+        return self._catalog, self._current
+
+    def close(self) -> None:
+        self._done.wait()
+        if self._catalog is not None:
+            self._catalog.close()
 
 
 def _stderr_line(message: str) -> None:

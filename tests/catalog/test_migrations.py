@@ -210,3 +210,33 @@ def test_a_home_of_an_earlier_version_is_migrated_when_opened(home_path: Path) -
     with Home.open(home_path) as h:
         assert h.catalog.is_current()
         assert "records" in h.catalog.dump()
+
+
+def test_a_catalog_opened_in_the_background_is_migrated_on_first_use(home_path: Path) -> None:
+    """Intake opens the catalog on a thread of its own (``catalog_in_background``): the
+    first use waits for it and migrates it, also from a thread holding the ledger lock."""
+    from svidok.home import Home
+
+    with Home.open(home_path) as h:
+        h.catalog.downgrade("0001")
+    with Home.open(home_path, catalog_in_background=True) as h, h.ledger.locked():
+        assert h.catalog.is_current()
+        assert "records" in h.catalog.dump()
+    with Home.open(home_path, catalog_in_background=True) as h:
+        pass  # closed without being used: the opening is waited for and closed
+
+
+def test_a_catalog_that_cannot_be_opened_in_the_background_fails_on_first_use(
+    home_path: Path,
+) -> None:
+    from svidok.errors import SvidokError
+    from svidok.home import Home
+
+    (home_path / "catalog.sqlite").write_bytes(b"not a database, " * 512)
+    with pytest.raises(SvidokError):
+        Home.open(home_path)
+    h = Home.open(home_path, catalog_in_background=True)
+    for _ in range(2):  # the same error each time it is asked for
+        with pytest.raises(SvidokError):
+            h.catalog  # noqa: B018
+    h.close()

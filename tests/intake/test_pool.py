@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
+import tempfile
 import threading
 import time
 from concurrent.futures import Future
@@ -41,6 +43,12 @@ def _cpu_seconds(pid: int) -> float:
 
 
 def _wait_for_workers(pool: ExtractorPool, count: int) -> list[int]:
+    """A worker starts with its first file: give ``count`` of them one each, and wait."""
+    note = Path(tempfile.mkdtemp()) / "note.txt"
+    note.write_text("Свідок: показання записано.\n", encoding="utf-8")
+    for future in [pool.submit(note) for _ in range(count)]:
+        assert future.result(timeout=60).status == "complete"
+    shutil.rmtree(note.parent)
     deadline = time.monotonic() + 30
     while len(pool.worker_pids()) < count and time.monotonic() < deadline:
         time.sleep(0.01)
@@ -218,6 +226,26 @@ def test_heavy_libraries_are_loaded_only_when_needed(samples: Path) -> None:
         assert pool.extract(samples / "mariupol-convoy.mp4").status == "complete"
         assert pool.worker_pids() == [pid]
         assert "libavformat" in Path(f"/proc/{pid}/maps").read_text()
+
+
+def test_no_worker_for_a_file_no_extractor_reads(tmp_path: Path, samples: Path) -> None:
+    """Given the type found in its first bytes, a file no extractor reads is described in
+    this process exactly as a worker would describe it, and no worker is started; a file
+    whose whole content shows a type that has an extractor still goes to a worker."""
+    blob = tmp_path / "blob.bin"
+    blob.write_bytes(os.urandom(300_000))
+    empty = tmp_path / "empty"
+    empty.touch()
+    with ExtractorPool(workers=2) as pool:
+        for path in (blob, empty):
+            hint = "application/x-empty" if path == empty else "application/octet-stream"
+            got = pool.submit(path, hint).result(timeout=5)
+            assert got == extract_in_process(path)
+            assert got.status == "skipped"
+        assert pool.worker_pids() == []
+        photo = pool.submit(samples / "bucha-street.jpg", "application/octet-stream").result()
+        assert (photo.media_type, photo.status) == ("image/jpeg", "complete")
+        assert len(pool.worker_pids()) == 1
 
 
 def test_worker_starts_quickly() -> None:

@@ -81,7 +81,9 @@ def serve(memory_limit: int, cpu_seconds: int, extractor: str) -> int:
 def main() -> int:
     return worker_main(
         "svidok.intake._worker --memory-limit BYTES --cpu-seconds N [--extractor NAME]",
-        serve, lambda values: (values.get("--extractor", ""),))
+        serve,
+        lambda values: (values.get("--extractor", ""),),
+    )
 
 
 if __name__ == "__main__":

@@ -75,6 +75,24 @@ def extract_file(path: Path, announce: Callable[[str], None] | None = None) -> E
 
     ``announce`` is told the media type as soon as it is known.
     """
+    extraction = _extract(path, announce, read=True)
+    assert extraction is not None  # reading, every file gets one
+    return extraction
+
+
+def describe_unread(path: Path) -> Extraction | None:
+    """The Extraction of a file that no extractor reads (its type found by libmagic alone,
+    as :func:`extract_file` does), or None when an extractor has to read it.
+
+    This runs libmagic, and nothing else, in the calling process: intake uses it to
+    describe such files without handing them to a worker.
+    """
+    return _extract(path, None, read=False)
+
+
+def _extract(
+    path: Path, announce: Callable[[str], None] | None, *, read: bool
+) -> Extraction | None:
     try:
         fd, special, size = open_regular(path)
     except OSError as exc:
@@ -92,13 +110,15 @@ def extract_file(path: Path, announce: Callable[[str], None] | None = None) -> E
             media_type, magic_error = detect_fd(fd)
         except OSError as exc:
             return failed(OCTET_STREAM, f"the file could not be read: {exc.strerror or exc}")
+        kind = route(media_type)
+        if not read and kind is not None and media_type != EMPTY:
+            return None
         if announce is not None:
             announce(media_type)
         report = Report()
         report.metadata["size_bytes"] = size
         if magic_error:
             report.error(magic_error)
-        kind = route(media_type)
         if media_type == EMPTY:
             report.metadata["note"] = "empty file (0 bytes); nothing to extract"
         elif kind is None:

@@ -4,7 +4,9 @@ Each worker is ``sys.executable -m svidok.intake._worker`` (a fresh interpreter 
 with fork+exec by :mod:`subprocess`, never a fork of this possibly threaded process),
 talking JSON lines over pipes; it limits its own memory, CPU time, file writes and core
 dumps (see :mod:`svidok.intake._worker`). One dispatcher thread per worker takes files
-from a shared queue, so a slow file holds up only its own worker.
+from a shared queue, so a slow file holds up only its own worker, and starts its worker
+when the first file reaches it. A file whose type, as the caller detected it, has no
+extractor is described by libmagic in this process and never reaches a worker.
 
 A worker that exceeds the wall-clock ``timeout`` is killed (SIGKILL); one that dies,
 crashes or runs out of memory is reaped; either way it is replaced and the file gets a
@@ -34,6 +36,7 @@ from svidok._isolate import (
     worker_environment,
 )
 from svidok.errors import ExtractionError
+from svidok.intake.extract_core import describe_unread, route
 from svidok.intake.extract_model import (
     Extraction,
     extractor_name,
@@ -65,8 +68,7 @@ class _Slot:
         self.thread = threading.Thread(target=self.run, name=f"svidok-extract-{index}", daemon=True)
 
     def run(self) -> None:
-        self.spawn()  # start early, so the first file does not wait (errors: see handle)
-        while True:
+        while True:  # the worker is started for the first file (errors: see handle)
             task = self.tasks.get()
             if task is None:
                 break
@@ -272,8 +274,20 @@ class ExtractorPool:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def submit(self, path: Path) -> Future[Extraction]:
-        """Queue ``path`` for extraction; the future's result is its Extraction."""
+    def submit(self, path: Path, media_type: str | None = None) -> Future[Extraction]:
+        """Queue ``path`` for extraction; the future's result is its Extraction.
+
+        ``media_type``, when the caller has already detected it from the file's first
+        bytes, lets a file that no extractor reads be described at once in this process
+        (libmagic on the whole file confirms the type; see ``describe_unread``): no worker
+        is started for it.
+        """
+        if media_type is not None and route(media_type) is None and not self._closed:
+            described = describe_unread(path)
+            if described is not None:
+                done: Future[Extraction] = Future()
+                done.set_result(described)
+                return done
         task = _Task(str(path if path.is_absolute() else Path.cwd() / path))
         with self._lock:
             if self._closed:

@@ -44,6 +44,10 @@ Status = Literal["preserved", "already-preserved", "linked", "skipped", "failed"
 BATCH_FILES = 256
 BATCH_FIRST = 32
 BATCH_BYTES = 2 << 30
+#: Receiving threads per worker: large files are written with O_DIRECT, which holds a
+#: thread until the disk has the bytes, so twice as many threads as cores keep both the
+#: cores (hashing) and the disk busy.
+RECEIVE_THREADS = 2
 _batch_names = itertools.count()
 
 
@@ -176,7 +180,7 @@ def ingest(
     cfg = home.config
     with (
         home.workspace() as ws,
-        ThreadPoolExecutor(max_workers=cfg.workers) as threads,
+        ThreadPoolExecutor(max_workers=RECEIVE_THREADS * cfg.workers) as threads,
         ExtractorPool(
             workers=cfg.workers,
             timeout=cfg.extract_timeout,
@@ -299,7 +303,8 @@ def _receive_all(
         try:
             item.received = receive(item.candidate.path, staged, item.candidate.st)
             item.acquired_at = format_time(datetime.now(UTC))
-            item.extracting = pool.submit(staged)  # extraction overlaps further copying
+            # extraction overlaps further copying
+            item.extracting = pool.submit(staged, item.received.media_type)
         except IntakeError as exc:
             staged.unlink(missing_ok=True)
             item.outcome = FileOutcome(item.candidate.path, "failed", reason=str(exc))
