@@ -146,3 +146,20 @@ def test_markup_and_control_characters_in_names_are_shown_literally(tmp_path: Pa
     assert any(s.endswith("[bold red]alert[/] [/]x") for s in shown)
     assert any(s.endswith("esc\\x1b[2Jclear") for s in shown)
     assert "\x1b[2J" not in result.stdout and "\\x1b" in result.stdout
+
+
+def test_output_to_a_reader_that_stops_early(filled: tuple[Path, Path]) -> None:
+    """Output is flushed before the command ends (it ends without the interpreter's
+    teardown), and a reader that closes the pipe early gets no stack trace."""
+    home, src = filled
+    full = run("ingest", str(src), "--case", "c1", "--collector", "Olena", "--json", home=home)
+    assert json.loads(full.stdout)["summary"]["already-preserved"] == 2
+    cmd = [*CLI, "--home", str(home), "ingest", str(src), "--case", "c1", "--collector", "O"]
+    proc = subprocess.Popen(
+        [*cmd, "--json"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    assert proc.stdout.read(1) == "{"
+    proc.stdout.close()
+    assert proc.wait(timeout=300) in (0, 1, 120)
+    assert "Traceback" not in proc.stderr.read()
