@@ -533,14 +533,17 @@ def source_digest() -> str:
 
 
 def source_fingerprint() -> str:
-    """sha256 over Svidok's source files (src/), and when the newest of them changed: the
-    figures belong to exactly this code (git is not consulted)."""
+    """sha256 over Svidok's source files (src/, without bytecode and the package metadata
+    an install rewrites), and when the newest of them changed: the figures belong to
+    exactly this code (git is not consulted)."""
     import hashlib
 
     digest = hashlib.sha256()
     newest = 0.0
     for path in sorted((ROOT / "src").rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
+        if path.is_file() and not any(
+            part == "__pycache__" or part.endswith(".egg-info") for part in path.parts
+        ):  # the code only: not bytecode, nor the metadata each install rewrites
             digest.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes())
             newest = max(newest, path.stat().st_mtime)
     when = time.strftime("%Y-%m-%d %H:%M:%S %Z", time.localtime(newest))
