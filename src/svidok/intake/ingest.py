@@ -44,9 +44,9 @@ Status = Literal["preserved", "already-preserved", "linked", "skipped", "failed"
 BATCH_FILES = 256
 BATCH_FIRST = 32
 BATCH_BYTES = 2 << 30
-#: Receiving threads per worker: large files are written with O_DIRECT, which holds a
-#: thread until the disk has the bytes, so twice as many threads as cores keep both the
-#: cores (hashing) and the disk busy.
+#: Receiving threads per extraction worker (``intake.workers``, normally one per core):
+#: large files are written with O_DIRECT, which holds a thread until the disk has the
+#: bytes, so twice as many threads keep both the cores (hashing) and the disk busy.
 RECEIVE_THREADS = 2
 _batch_names = itertools.count()
 
